@@ -1,0 +1,22 @@
+// para: the companion CLI. Wiring only; everything worth testing lives in
+// the module libraries.
+
+#include <signal.h>
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
+  try {
+    std::vector<std::string> words(argv + 1, argv + argc);
+    return para::cli::dispatch(words);
+  } catch (const std::exception& e) {
+    para::log::error("cli") << "unexpected error: " << e.what();
+    return para::cli::kExitFailed;
+  }
+}
