@@ -113,8 +113,26 @@ int run_finish(const Args& a) {
   int rc = 0;
   std::optional<Repo> repo = open_here(a, &rc);
   if (!repo) return rc;
-  FinishRequest rq{.message = *a.positional(0),
-                   .session = a.positional(1),
+  // The message comes from -F FILE (for long messages; '-' is stdin) or is
+  // the first positional, then SESSION follows.
+  std::optional<std::string> message;
+  size_t next = 0;
+  if (auto file = a.value("message-file")) {
+    Result<std::string> text = read_file(*file == "-" ? "/dev/stdin" : *file, size_t(16) << 20);
+    if (!text) return report_error(text.error(), a.json());
+    message = *text;
+  } else if (auto m = a.positional(next++)) {
+    message = *m;
+  } else {
+    report_error(fail(Errc::invalid_argument, "para finish: give a commit message (or -F FILE)"));
+    return kExitUsage;
+  }
+  if (a.positionals().size() > next + 1) {
+    report_error(fail(Errc::invalid_argument, "para finish: too many arguments"));
+    return kExitUsage;
+  }
+  FinishRequest rq{.message = *message,
+                   .session = a.positional(next),
                    .branch = a.value("branch"),
                    .cwd = current_dir()};
   return finish_with(a, finish_session(*repo, rq), [](const json& r) {
@@ -552,9 +570,11 @@ std::vector<Command> session_commands() {
       {{.path = {"finish"},
         .summary = "Commit the session's work to its branch for review",
         .positionals = "MESSAGE [SESSION]",
-        .min_positionals = 1,
         .max_positionals = 2,
-        .options = {{"branch", 'b', "BRANCH", "Also give the result this branch name"}, kJson}},
+        .options = {{"branch", 'b', "BRANCH", "Also give the result this branch name"},
+                    {"message-file", 'F', "FILE",
+                     "Read the commit message from a file ('-': stdin)"},
+                    kJson}},
        run_finish},
       {{.path = {"cancel"},
         .summary = "Stop a session and archive its branch (recoverable)",

@@ -151,35 +151,12 @@ Result<json> list_sessions(const Repo& repo, const ListRequest& rq) {
   std::sort(sessions.begin(), sessions.end(), [](const json& a, const json& b) {
     return a["created_at"].get<std::string>() > b["created_at"].get<std::string>();
   });
-  auto has_state = [&](const std::string& n) {
-    return std::find(names.begin(), names.end(), n) != names.end();
-  };
-  // Things a crash (or a hand edit) can leave that belong to no session.
-  Result<std::vector<std::string>> branches =
-      git_branches(repo.main(), repo.config.branch_prefix + "/");
-  if (branches) {
-    for (const std::string& b : *branches) {
-      if (b.rfind(repo.archive_prefix(), 0) == 0) continue;
-      const std::string n = b.substr(repo.config.branch_prefix.size() + 1);
-      if (!has_state(n)) orphans.push_back({{"kind", "branch"}, {"name", n}, {"target", b}});
-    }
-  }
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(repo.subtrees_dir(), ec)) {
-    const std::string n = e.path().filename().string();
-    if (!has_state(n)) {
-      orphans.push_back({{"kind", "worktree"}, {"name", n}, {"target", e.path().string()}});
-    }
-  }
-  Result<std::vector<WorktreeEntry>> registered = git_worktrees(repo.main());
-  if (registered) {
-    const std::string prefix = repo.subtrees_dir() + "/";
-    for (const WorktreeEntry& w : *registered) {
-      if (w.path.rfind(prefix, 0) != 0) continue;
-      const std::string n = w.path.substr(prefix.size());
-      if (!has_state(n) && !fs::exists(w.path, ec)) {
-        orphans.push_back({{"kind", "registration"}, {"name", n}, {"target", w.path}});
-      }
+  // Everything a crash or a hand edit can leave behind is exactly what
+  // para clean would repair: list shows that plan.
+  if (Result<json> plan = clean_repo(repo, CleanRequest{.dry_run = true}); plan) {
+    for (json& action : (*plan)["actions"]) {
+      action.erase("done");
+      if (action["kind"] != "corrupt_state") orphans.push_back(std::move(action));
     }
   }
   json out = {{"sessions", sessions}, {"orphans", orphans}, {"problems", problems}};

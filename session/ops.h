@@ -94,7 +94,8 @@ struct ListRequest {
   bool archived = false;
   std::string cwd;
 };
-/// {sessions: [...], archived: [...], orphans: [...], problems: [...]}
+/// {sessions: [...], archived: [...], orphans: [...], problems: [...]}; orphans are
+/// the repairs para clean would make ({kind, target, detail}).
 Result<nlohmann::json> list_sessions(const Repo& repo, const ListRequest& request);
 /// One session as `list` shows it.
 nlohmann::json describe_session(const Repo& repo, const std::string& name, bool verbose,

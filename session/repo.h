@@ -11,7 +11,7 @@
 //   <root>/<state_dir>/<name>.log         the agent's output
 //   <root>/<state_dir>/<name>.network.log the proxy's decisions (JSON lines)
 //   <root>/<state_dir>/<name>.task        the prompt
-//   <root>/<state_dir>/<name>.lock        the session lock
+//   <root>/<state_dir>/.locks/<name>.lock the session lock (and .state.lock)
 //   ${TMPDIR:-/tmp}/para-<uid>/<hash>-<name>/  runtime: proxy socket, TMPDIR
 
 #include <optional>
@@ -50,10 +50,15 @@ class Repo {
   std::string task_path(const std::string& name) const {
     return state_dir() + "/" + name + ".task";
   }
+  /// Lock files live apart and are never deleted: deleting a lock file that
+  /// another process has open would let two holders in.
+  std::string locks_dir() const { return state_dir() + "/.locks"; }
   std::string lock_path(const std::string& name) const {
-    return state_dir() + "/" + name + ".lock";
+    return locks_dir() + "/" + name + ".lock";
   }
-  std::string repo_lock_path() const { return state_dir() + "/.repo.lock"; }
+  std::string state_lock_path(const std::string& name) const {
+    return locks_dir() + "/" + name + ".state.lock";
+  }
   /// Short enough for a Unix socket path (108 bytes) whatever the repo path.
   std::string runtime_dir(const std::string& name) const;
 

@@ -6,17 +6,11 @@
 #include <filesystem>
 
 namespace para::session {
-namespace {
-
-std::string state_lock_path(const Repo& repo, const std::string& name) {
-  return repo.state_dir() + "/" + name + ".state.lock";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<FileLock> lock_session(const Repo& repo, const std::string& name,
                               std::chrono::milliseconds timeout) {
-  if (auto d = make_dirs(repo.state_dir()); !d) return fail(d.error());
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
   Result<FileLock> lock =
       FileLock::acquire(repo.lock_path(name), FileLock::Mode::exclusive, timeout);
   if (!lock) {
@@ -44,7 +38,8 @@ Result<SessionState> read_session(const Repo& repo, const std::string& name) {
 
 Result<SessionState> update_session(const Repo& repo, const std::string& name,
                                     const std::function<void(SessionState&)>& change) {
-  Result<FileLock> lock = FileLock::acquire(state_lock_path(repo, name), FileLock::Mode::exclusive,
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
+  Result<FileLock> lock = FileLock::acquire(repo.state_lock_path(name), FileLock::Mode::exclusive,
                                             std::chrono::seconds(30));
   if (!lock) return fail(lock.error());
   Result<SessionState> s = read_session(repo, name);
@@ -55,7 +50,8 @@ Result<SessionState> update_session(const Repo& repo, const std::string& name,
 }
 
 Result<void> write_session(const Repo& repo, const SessionState& state) {
-  Result<FileLock> lock = FileLock::acquire(state_lock_path(repo, state.name),
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
+  Result<FileLock> lock = FileLock::acquire(repo.state_lock_path(state.name),
                                             FileLock::Mode::exclusive, std::chrono::seconds(30));
   if (!lock) return fail(lock.error());
   return save_state(repo.state_path(state.name), state);
@@ -78,13 +74,10 @@ void remove_session_files(const Repo& repo, const std::string& name) {
   std::error_code ec;
   namespace fs = std::filesystem;
   fs::remove_all(repo.session_dir(name), ec);
-  for (const std::string& path :
-       {repo.status_link(name), repo.task_path(name), repo.log_path(name),
-        repo.network_log_path(name), state_lock_path(repo, name), repo.state_path(name)}) {
+  for (const std::string& path : {repo.status_link(name), repo.task_path(name), repo.log_path(name),
+                                  repo.network_log_path(name), repo.state_path(name)}) {
     fs::remove(path, ec);
   }
-  // The session lock file stays while its holder runs; it is empty and
-  // para clean removes it once no session uses the name.
 }
 
 }  // namespace para::session
