@@ -61,7 +61,7 @@ namespace {
 // Deletes archives past the retention (age and count), as para's cancel does.
 void prune_archives(const Repo& repo) {
   for (const std::string& branch : expired_archives(repo)) {
-    (void)git_run(repo.main(), {"branch", "-D", branch});
+    (void)git_locked(repo, {"branch", "-D", branch});
   }
 }
 
@@ -85,7 +85,7 @@ Result<void> complete_cancel(const Repo& repo, const SessionState& s) {
   Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s.branch);
   if (!tip) return fail(tip.error());
   if (*tip && s.archived_branch) {
-    if (auto r = git_ok(repo.main(), {"branch", "-m", s.branch, *s.archived_branch}); !r) {
+    if (auto r = git_locked(repo, {"branch", "-m", s.branch, *s.archived_branch}); !r) {
       return fail(r.error());
     }
   }
@@ -173,11 +173,11 @@ Result<json> recover_session(const Repo& repo, const std::optional<std::string>&
   if (auto r = write_session(repo, s); !r) return fail(r.error());
   auto rollback = [&](const Error& e) -> Error {
     (void)remove_worktree(repo, s.worktree_path);
-    (void)git_run(repo.main(), {"branch", "-m", branch, it->branch});
+    (void)git_locked(repo, {"branch", "-m", branch, it->branch});
     remove_session_files(repo, *name);
     return e;
   };
-  if (auto r = git_ok(repo.main(), {"branch", "-m", it->branch, branch}); !r) {
+  if (auto r = git_locked(repo, {"branch", "-m", it->branch, branch}); !r) {
     remove_session_files(repo, *name);
     return fail(r.error());
   }

@@ -45,8 +45,8 @@ Result<void> retire_branch(const Repo& repo, const std::string& branch, const st
         git_out(repo.main(), {"rev-list", "--count", *parent + ".." + "refs/heads/" + branch});
     has_work = !count || *count != "0";
   }
-  if (has_work) return git_ok(repo.main(), {"branch", "-m", branch, archive_name(repo, name)});
-  return git_ok(repo.main(), {"branch", "-D", branch});
+  if (has_work) return git_locked(repo, {"branch", "-m", branch, archive_name(repo, name)});
+  return git_locked(repo, {"branch", "-D", branch});
 }
 
 void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std::string>& names) {
@@ -178,14 +178,20 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
   for (const std::string& branch : expired_archives(repo)) {
     plan.push_back(
         {"old_archive", branch, "an archive past the retention is deleted", [&repo, branch] {
-           return git_ok(repo.main(), {"branch", "-D", branch});
+           return git_locked(repo, {"branch", "-D", branch});
          }});
   }
-  if (Result<std::vector<WorktreeEntry>> wts = git_worktrees(repo.main()); wts) {
+  Result<std::vector<WorktreeEntry>> wts = [&]() -> Result<std::vector<WorktreeEntry>> {
+    if (!fs::is_directory(repo.locks_dir(), ec)) return git_worktrees(repo.main());
+    Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::shared);
+    if (!lock) return fail(lock.error());
+    return git_worktrees(repo.main());
+  }();
+  if (wts) {
     for (const WorktreeEntry& w : *wts) {
       if (w.prunable) {
         plan.push_back({"stale_registration", w.path, "git worktree prune", [&repo] {
-                          return git_ok(repo.main(), {"worktree", "prune"});
+                          return git_locked(repo, {"worktree", "prune"});
                         }});
         break;
       }
@@ -210,7 +216,7 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
     }
     actions.push_back(std::move(entry));
   }
-  if (!rq.dry_run) (void)git_run(repo.main(), {"worktree", "prune"});
+  if (!rq.dry_run) (void)git_locked(repo, {"worktree", "prune"});
   std::string message = plan.empty() ? "nothing to clean"
                         : rq.dry_run ? std::to_string(plan.size()) + " things would be cleaned"
                                      : std::to_string(plan.size() - failed) + " things cleaned";

@@ -185,7 +185,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
       if (Result<SessionState> now = read_session(repo, name); now) (void)stop_supervisor(*now);
     }
     (void)remove_worktree(repo, s.worktree_path);
-    (void)git_run(repo.main(), {"branch", "-D", branch});
+    (void)git_locked(repo, {"branch", "-D", branch});
     remove_session_files(repo, name);
     return error;
   };

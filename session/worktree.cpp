@@ -26,37 +26,55 @@ Result<GitTarget> worktree_target(const Repo& repo, const SessionState& state) {
   return GitTarget::worktree(admin, state.worktree_path);
 }
 
+Result<FileLock> lock_worktrees(const Repo& repo, FileLock::Mode mode) {
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
+  return FileLock::acquire(repo.locks_dir() + "/worktrees.lock", mode, std::chrono::minutes(2));
+}
+
+Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args) {
+  Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
+  if (!lock) return fail(lock.error());
+  return git_ok(repo.main(), args);
+}
+
 Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
                           const std::string& base) {
-  // A registration left by a crash would make git refuse the path.
-  (void)git_run(repo.main(), {"worktree", "prune"});
-  std::vector<std::string> args = {"worktree", "add", "--quiet"};
-  if (new_branch) {
-    args.insert(args.end(), {"-b", state.branch, state.worktree_path, base});
-  } else {
-    args.insert(args.end(), {state.worktree_path, state.branch});
+  {
+    // Register under the lock; check out the files outside it, so that
+    // concurrent starts only serialise on git's bookkeeping.
+    Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
+    if (!lock) return fail(lock.error());
+    // A registration left by a crash would make git refuse the path.
+    (void)git_run(repo.main(), {"worktree", "prune"});
+    std::vector<std::string> args = {"worktree", "add", "--quiet", "--no-checkout"};
+    if (new_branch) {
+      args.insert(args.end(), {"-b", state.branch, state.worktree_path, base});
+    } else {
+      args.insert(args.end(), {state.worktree_path, state.branch});
+    }
+    if (auto r = git_ok(repo.main(), args); !r) return fail(r.error());
   }
-  if (auto r = git_ok(repo.main(), args); !r) return fail(r.error());
   std::optional<std::string> admin = repo.worktree_admin_dir(state.worktree_path);
   if (!admin) {
     return fail(Errc::internal, "git created the worktree " + state.worktree_path +
                                     " but has no registration for it");
   }
   state.worktree_git_dir = *admin;
-  return {};
+  return git_ok(GitTarget::worktree(*admin, state.worktree_path), {"reset", "--hard", "--quiet"});
 }
 
 Result<void> remove_worktree(const Repo& repo, const std::string& path) {
+  Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
+  if (!lock) return fail(lock.error());
   std::error_code ec;
   if (fs::exists(path, ec)) {
     // Twice --force: also removes a locked worktree (one a crash left locked).
-    Result<Completed> r = git_run(repo.main(), {"worktree", "remove", "--force", "--force", path});
+    (void)git_run(repo.main(), {"worktree", "remove", "--force", "--force", path});
     if (fs::exists(path, ec)) {
       // Not a registered worktree any more, or git could not finish.
       fs::remove_all(path, ec);
       if (ec) return fail(Errc::io, "cannot remove " + path + ": " + ec.message());
     }
-    (void)r;
   }
   if (std::optional<std::string> admin = repo.worktree_admin_dir(path)) {
     fs::remove_all(*admin, ec);

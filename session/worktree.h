@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/fs.h"
 #include "core/result.h"
 #include "session/repo.h"
 #include "session/state.h"
@@ -16,6 +17,17 @@ namespace para::session {
 /// admin dir and work tree; see git.h). Errors: not_found when git has no
 /// registration for the worktree (para resume repairs it).
 Result<GitTarget> worktree_target(const Repo& repo, const SessionState& state);
+
+/// git's worktree bookkeeping is not safe against concurrent writers: `git
+/// worktree add` reads every other worktree's admin directory and `prune`
+/// removes half-created ones. Commands that add, remove, prune or rename a
+/// checked-out branch hold this lock exclusively; readers of the worktree
+/// list hold it shared.
+Result<FileLock> lock_worktrees(const Repo& repo, FileLock::Mode mode);
+
+/// Runs a git command under the worktrees lock: branch renames and deletes
+/// (git checks every worktree's HEAD for those) and worktree prune.
+Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args);
 
 /// Adds the worktree of a session at its normal path: on a new branch from
 /// `base` when new_branch, else on the existing branch. Records the admin
