@@ -16,6 +16,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,8 +65,16 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
 
 /// Waits for a launched sandbox. The exit status is the command's. Errors:
 /// tool_failed when bubblewrap could not set the sandbox up (its own message
-/// went to the command's stderr), io.
-Result<ExitStatus> wait_sandboxed(Launched& launched);
+/// went to the command's stderr), timeout (still running; the caller may
+/// kill launched.pid and wait again), io.
+Result<ExitStatus> wait_sandboxed(Launched& launched,
+                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+/// Ends the sandbox and everything inside: SIGKILL to bwrap's process group
+/// (which holds bwrap's set-up child until it has armed --die-with-parent)
+/// and to bwrap. Requires LaunchOptions::new_group (the default). The caller
+/// still reaps with wait_sandboxed.
+void kill_sandbox(const Launched& launched);
 
 /// Copies the session branch from the sandbox's private ref directory into
 /// the repository: the value must be a full object name of a commit that

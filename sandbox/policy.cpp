@@ -427,7 +427,10 @@ struct Builder {
         if (value.starts_with(prefix)) value = value.substr(std::strlen(prefix));
       }
       if (const size_t comma = value.find(','); comma != std::string::npos) value.resize(comma);
-      if (!value.empty() && value[0] == '/' && !inside_any(value, p.hidden)) {
+      // Under a hidden directory it is gone already, unless a reveal or a
+      // writable root brings its directory back.
+      const bool shown_again = inside_any(value, p.reveal) || inside_any(value, p.writable);
+      if (!value.empty() && value[0] == '/' && (!inside_any(value, p.hidden) || shown_again)) {
         add_deny(value, std::string("socket named by ") + var);
       }
     }

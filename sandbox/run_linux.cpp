@@ -159,8 +159,18 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
   return Launched{*pid, std::move(status_read)};
 }
 
-Result<ExitStatus> wait_sandboxed(Launched& launched) {
-  Result<ExitStatus> status = wait_for(launched.pid, std::nullopt);
+void kill_sandbox(const Launched& launched) {
+  if (launched.pid <= 0) return;
+  // bwrap's child is in bwrap's process group until it starts the command
+  // (in a new session); before it armed PR_SET_PDEATHSIG, killing bwrap
+  // alone would orphan it with the sandbox half set up.
+  ::kill(-launched.pid, SIGKILL);
+  ::kill(launched.pid, SIGKILL);
+}
+
+Result<ExitStatus> wait_sandboxed(Launched& launched,
+                                  std::optional<std::chrono::milliseconds> timeout) {
+  Result<ExitStatus> status = wait_for(launched.pid, timeout);
   if (!status) return status;
   // bwrap wrote {"child-pid": N} once the command started; without it the
   // sandbox was never set up and the exit status is bwrap's own.

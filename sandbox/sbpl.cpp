@@ -234,8 +234,9 @@ void network(Writer& w, const Policy& p) {
       break;
     case NetworkMode::proxied:
       w.comment("Network (standard-proxied): out only to the session proxy on loopback (its port");
-      w.comment("is a parameter); local servers may listen on loopback; no DNS (*:53): the proxy");
-      w.comment("resolves names. No Unix sockets.");
+      w.comment(
+          "is a parameter); local servers may listen on loopback; no DNS: the proxy resolves");
+      w.comment("names. No Unix sockets.");
       w.line("(allow network-outbound (remote tcp (string-append " + w.q("localhost:") + " " +
              w.param("PROXY_PORT", std::to_string(p.proxy_port)) + ")))");
       w.line("(allow network-inbound (local ip " + w.q("localhost:*") + "))");
