@@ -134,11 +134,7 @@ ClientHello parse_client_hello(std::string_view bytes, size_t max_bytes) {
     if (len == 0 || len > kMaxRecord) {
       return result(ClientHello::Status::invalid, "bad TLS record length");
     }
-    if (bytes.size() - pos - kRecordHeader < len) return result(ClientHello::Status::incomplete);
-    const std::string_view fragment = bytes.substr(pos + kRecordHeader, len);
-    fragments.push_back(fragment);
-    payload += len;
-    pos += kRecordHeader + len;
+    const std::string_view fragment = bytes.substr(pos + kRecordHeader, len);  // may be partial
     if (head.size() < 4) head.append(fragment.substr(0, 4 - head.size()));
     if (needed == 0 && head.size() == 4) {
       if (static_cast<uint8_t>(head[0]) != kClientHelloType) {
@@ -152,6 +148,10 @@ ClientHello parse_client_hello(std::string_view bytes, size_t max_bytes) {
       }
       needed = 4 + body_len;
     }
+    if (fragment.size() < len) return result(ClientHello::Status::incomplete);
+    fragments.push_back(fragment);
+    payload += len;
+    pos += kRecordHeader + len;
   }
   std::string message;
   message.reserve(payload);
