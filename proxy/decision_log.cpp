@@ -11,12 +11,13 @@
 #include <filesystem>
 #include <vector>
 
-#include "core/fs.h"
 #include "core/log.h"
 
 namespace para::proxy {
 
-nlohmann::json to_json(const DecisionRecord& r) {
+namespace {
+// The fields in the documented order, so that a line reads time first.
+nlohmann::ordered_json ordered(const DecisionRecord& r) {
   return {{"time", rfc3339(r.time)},
           {"session", r.session},
           {"listener", r.listener},
@@ -31,6 +32,20 @@ nlohmann::json to_json(const DecisionRecord& r) {
           {"bytes_down", r.bytes_down},
           {"duration_ms", std::round(r.duration_ms * 1000) / 1000}};
 }
+}  // namespace
+
+Result<void> make_private_dirs(const std::string& path) {
+  std::string prefix;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    prefix = path.substr(0, pos);
+    if (prefix.empty() || ::mkdir(prefix.c_str(), 0700) == 0 || errno == EEXIST) continue;
+    const int e = errno;
+    return fail(Errc::io, "cannot create directory " + prefix + ": " + std::strerror(e), e);
+  }
+  return {};
+}
 
 DecisionLog::DecisionLog(Fd owned, int fd, std::string path)
     : owned_(std::move(owned)), fd_(fd), path_(std::move(path)) {}
@@ -38,7 +53,7 @@ DecisionLog::DecisionLog(Fd owned, int fd, std::string path)
 Result<std::unique_ptr<DecisionLog>> DecisionLog::open_file(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
-    if (auto made = make_dirs(parent.string(), 0700); !made) return fail(made.error());
+    if (auto made = make_private_dirs(parent.string()); !made) return fail(made.error());
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -55,7 +70,7 @@ std::unique_ptr<DecisionLog> DecisionLog::to_fd(int fd) {
 void DecisionLog::write(const DecisionRecord& record) noexcept {
   std::string line;
   try {
-    line = to_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    line = ordered(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } catch (...) {
     return;  // only bad_alloc can get here
   }

@@ -36,8 +36,6 @@ struct DecisionRecord {
   double duration_ms = 0;
 };
 
-nlohmann::json to_json(const DecisionRecord& record);
-
 class DecisionLog {
  public:
   /// Appends to `path` (created 0600, parent directories 0700 if missing).
@@ -57,6 +55,11 @@ class DecisionLog {
   std::string path_;
   bool warned_ = false;
 };
+
+/// Creates a directory and its missing parents with mode 0700 (a session's
+/// runtime and log directories); existing directories are left as they are.
+/// Errors: io.
+Result<void> make_private_dirs(const std::string& path);
 
 /// The last `max_entries` decisions of a log file, oldest first, as a JSON
 /// array. Lines that are not JSON objects (a torn last line after a crash)

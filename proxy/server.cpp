@@ -36,11 +36,14 @@
 // A failed attempt closes the upstream handle and re-initialises it for the
 // next address (a handle cannot connect twice).
 //
-// Relaying and backpressure. Each read buffer is handed to uv_write and freed
-// in the write callback. When the destination's write queue passes
-// high_water the source stops reading ("paused", our own flag) and resumes in
-// the write callback once the queue is at low_water. So memory per tunnel is
-// bounded by about high_water + read_size per direction.
+// Relaying and backpressure. All reads land in one loop-wide buffer (the
+// loop is single-threaded and each read is consumed in its callback). Bytes
+// are passed on with uv_try_write; only what the kernel did not take is
+// copied into a heap buffer and queued with uv_write. When the destination's
+// write queue passes high_water the source stops reading ("paused", our own
+// flag) and resumes in the write callback once the queue is at low_water. So
+// an idle or fast tunnel holds no buffer at all, and a slow one at most about
+// high_water + read_size per direction.
 //
 // Half-close. EOF from one side stops reading it and shuts down the other
 // side after its queued writes. The tunnel closes when both directions have
@@ -73,7 +76,6 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "core/fs.h"
 #include "core/log.h"
 #include "proxy/decision_log.h"
 #include "proxy/head.h"
@@ -206,6 +208,7 @@ struct Server::Impl {
   bool own_read = false;
 
   std::atomic<uint64_t> accepted{0}, refused_over_cap{0}, active{0}, tunnels{0};
+  std::unique_ptr<char[]> read_buffer{new char[options.read_size]};
 };
 
 class Connection {
@@ -340,20 +343,18 @@ class Connection {
   }
 
   static void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
-    auto* c = static_cast<Connection*>(h->data);
-    const size_t size = c->server_->options.read_size;
-    buf->base = new (std::nothrow) char[size];
-    buf->len = buf->base != nullptr ? size : 0;
+    Server::Impl* s = static_cast<Connection*>(h->data)->server_;
+    *buf = uv_buf_init(s->read_buffer.get(), static_cast<unsigned>(s->options.read_size));
   }
 
+  // `buf` is the shared read buffer: consume it here, never keep it.
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
-    std::unique_ptr<char[]> data(buf->base);
     auto* c = static_cast<Connection*>(s->data);
     if (nread == 0 || c->state_ == State::closing) return;
     if (s == c->client()) {
-      c->on_client_read(nread, std::move(data));
+      c->on_client_read(nread, buf->base);
     } else {
-      c->on_upstream_read(nread, std::move(data));
+      c->on_upstream_read(nread, buf->base);
     }
   }
 
@@ -467,7 +468,7 @@ class Connection {
     }
   }
 
-  void on_client_read(ssize_t nread, std::unique_ptr<char[]> data) noexcept {
+  void on_client_read(ssize_t nread, const char* data) noexcept {
     if (nread < 0) {
       switch (state_) {
         case State::relaying:
@@ -478,7 +479,7 @@ class Connection {
           return close();
       }
     }
-    const std::string_view bytes(data.get(), static_cast<size_t>(nread));
+    const std::string_view bytes(data, static_cast<size_t>(nread));
     switch (state_) {
       case State::reading_head:
         head_buf_.append(bytes);
@@ -488,17 +489,17 @@ class Connection {
         return try_hello();
       case State::relaying:
         last_activity_ = uv_now(&server_->loop);
-        return forward(std::move(data), static_cast<size_t>(nread), false);
+        return forward(bytes, false);
       default:
         return;  // not reading in the other states
     }
   }
 
-  void on_upstream_read(ssize_t nread, std::unique_ptr<char[]> data) noexcept {
+  void on_upstream_read(ssize_t nread, const char* data) noexcept {
     if (state_ != State::relaying) return;
     if (nread < 0) return source_ended(false, static_cast<int>(nread));
     last_activity_ = uv_now(&server_->loop);
-    forward(std::move(data), static_cast<size_t>(nread), true);
+    forward(std::string_view(data, static_cast<size_t>(nread)), true);
   }
 
   void try_head() noexcept {
@@ -716,13 +717,31 @@ class Connection {
     return to_client ? client() : as_stream(&upstream_);
   }
 
-  void forward(std::unique_ptr<char[]> data, size_t n, bool to_client) noexcept {
+  // Passes bytes on: what the kernel takes now is done; only the rest is
+  // copied and queued (uv_try_write refuses while writes are queued, so the
+  // order is kept).
+  void forward(std::string_view bytes, bool to_client) noexcept {
+    uv_stream_t* to = stream_to(to_client);
+    uv_buf_t buf =
+        uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+    const int written = uv_try_write(to, &buf, 1);
+    if (written < 0 && written != UV_EAGAIN) {
+      return close_with("allow", status_,
+                        reason_ + "; write to the " + (to_client ? "client" : "server") +
+                            " failed: " + uv_strerror(written));
+    }
+    const size_t done = written > 0 ? static_cast<size_t>(written) : 0;
+    (to_client ? bytes_down_ : bytes_up_) += done;
+    if (done == bytes.size()) return;
     auto w = std::make_unique<WriteReq>();
-    w->bytes = std::move(data);
+    const size_t rest = bytes.size() - done;
+    w->bytes.reset(new (std::nothrow) char[rest]);
+    if (!w->bytes) return close_with("error", status_, "out of memory");
+    std::memcpy(w->bytes.get(), bytes.data() + done, rest);
     w->conn = this;
     w->to_client = to_client;
-    const uv_buf_t buf = uv_buf_init(w->bytes.get(), static_cast<unsigned>(n));
-    submit(std::move(w), buf, n, true);
+    const uv_buf_t queued = uv_buf_init(w->bytes.get(), static_cast<unsigned>(rest));
+    submit(std::move(w), queued, rest, true);
   }
 
   void send(bool to_client, std::string text, bool count = true) noexcept {
@@ -1008,9 +1027,7 @@ Result<std::string> Server::listen(const ListenerOptions& options) {
                                               " bytes: " + path);
     }
     const std::string parent = std::filesystem::path(path).parent_path().string();
-    if (!path_exists(parent)) {
-      if (auto made = make_dirs(parent, 0700); !made) return fail(made.error());
-    }
+    if (auto made = make_private_dirs(parent); !made) return fail(made.error());
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
       if (!S_ISSOCK(st.st_mode)) {
@@ -1111,6 +1128,12 @@ ServerStats Server::stats() const {
 uint64_t raise_open_file_limit() {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  // Root may also raise the hard limit; others get up to theirs.
+  constexpr rlim_t kWanted = 65536;
+  if (rl.rlim_max < kWanted) {
+    rlimit more{kWanted, kWanted};
+    if (::setrlimit(RLIMIT_NOFILE, &more) == 0) return kWanted;
+  }
   if (rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &rl);
