@@ -279,6 +279,34 @@ uint64_t status_kib(pid_t pid, const char* key) {
   return 0;
 }
 
+// utime + stime of one process, in seconds.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::strtod(field.c_str(), nullptr);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds summed over the process and its descendants.
+double tree_cpu_seconds(pid_t root) {
+  const std::map<pid_t, pid_t> pp = parents();
+  double total = 0;
+  for (const auto& [pid, ppid] : pp) {
+    pid_t p = pid;
+    while (p > 1 && p != root) p = pp.count(p) ? pp.at(p) : 0;
+    if (p == root) total += cpu_seconds(pid);
+  }
+  return total;
+}
+
 // VmRSS summed over the process and its descendants (tinyproxy may fork).
 uint64_t tree_rss_kib(pid_t root) {
   const std::map<pid_t, pid_t> pp = parents();
@@ -453,6 +481,7 @@ struct Row {
   std::string name;
   double p50_us = 0, p99_us = 0, single_mbs = 0, aggregate_mbs = 0;
   double idle_rss_mib = -1;
+  double cpu_ms_per_gb = -1;  // the proxy's own CPU time per GB relayed: robust to a busy machine
   int failures = 0;
 };
 
@@ -464,6 +493,7 @@ Row measure(const Proxy& p, uint16_t upstream, const std::map<std::string, uint6
       connect_latencies(p, upstream, static_cast<int>(scale.at("latency_count")));
   row.p50_us = lat[lat.size() / 2];
   row.p99_us = lat[lat.size() * 99 / 100];
+  const double cpu_before = p.pid > 0 ? tree_cpu_seconds(p.pid) : 0;
   const RunResult single = run_tunnels(p, upstream, 1, scale.at("single_bytes"), nullptr);
   row.single_mbs = static_cast<double>(single.bytes) / single.seconds / 1e6;
   row.failures += single.failed;
@@ -471,6 +501,10 @@ Row measure(const Proxy& p, uint16_t upstream, const std::map<std::string, uint6
                                      scale.at("aggregate_bytes"), nullptr);
   row.aggregate_mbs = static_cast<double>(many.bytes) / many.seconds / 1e6;
   row.failures += many.failed;
+  if (p.pid > 0) {
+    const double gb = static_cast<double>(single.bytes + many.bytes) / 1e9;
+    row.cpu_ms_per_gb = (tree_cpu_seconds(p.pid) - cpu_before) * 1000 / gb;
+  }
   if (p.pid > 0) {
     std::vector<Tunnel> idle;
     const RunResult open =
@@ -600,13 +634,17 @@ int main(int argc, char** argv) {
     ::close(pipe_fds[0]);
   }
 
-  std::printf("\n%-24s %12s %12s %16s %18s %16s %9s\n", "", "CONNECT p50", "CONNECT p99",
-              "1 tunnel MB/s", "1,000 tunnels MB/s", "RSS 5k idle MiB", "failures");
+  double load[3] = {0, 0, 0};
+  ::getloadavg(load, 3);
+  std::printf("\nload average at the end: %.1f %.1f %.1f on %ld CPUs\n", load[0], load[1], load[2],
+              ::sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("\n%-24s %12s %12s %14s %19s %16s %12s %9s\n", "", "CONNECT p50", "CONNECT p99",
+              "1 tunnel MB/s", "1,000 tunnels MB/s", "RSS 5k idle MiB", "CPU ms/GB", "failures");
+  auto optional = [](double v) { return v < 0 ? std::string("-") : std::to_string(int(v + 0.5)); };
   for (const Row& r : rows) {
-    std::printf("%-24s %9.0f us %9.0f us %16.0f %18.0f %16s %9d\n", r.name.c_str(), r.p50_us,
-                r.p99_us, r.single_mbs, r.aggregate_mbs,
-                r.idle_rss_mib < 0 ? "-" : std::to_string(int(r.idle_rss_mib + 0.5)).c_str(),
-                r.failures);
+    std::printf("%-24s %9.0f us %9.0f us %14.0f %19.0f %16s %12s %9d\n", r.name.c_str(), r.p50_us,
+                r.p99_us, r.single_mbs, r.aggregate_mbs, optional(r.idle_rss_mib).c_str(),
+                optional(r.cpu_ms_per_gb).c_str(), r.failures);
   }
   const Row* direct = nullptr;
   const Row* ours = nullptr;
@@ -623,6 +661,8 @@ int main(int argc, char** argv) {
           r.name.c_str(), ours->p50_us / r.p50_us, ours->p99_us / r.p99_us,
           ours->single_mbs / r.single_mbs, ours->aggregate_mbs / r.aggregate_mbs);
       if (r.idle_rss_mib > 0) std::printf("; idle RSS %.2fx", ours->idle_rss_mib / r.idle_rss_mib);
+      if (r.cpu_ms_per_gb > 0)
+        std::printf("; CPU per GB %.2fx", ours->cpu_ms_per_gb / r.cpu_ms_per_gb);
       std::printf("\n");
     }
     if (direct != nullptr) {
