@@ -98,6 +98,7 @@ int run_proxy(const Args& args) {
     }
     options.max_connections = n;
   }
+  options.splice = !args.flag("no-splice");
   proxy::raise_open_file_limit();
   proxy::Server server(options);
   for (const std::string& endpoint : endpoints) {
@@ -166,6 +167,8 @@ std::vector<Command> proxy_commands() {
       {.long_name = "max-connections",
        .value_name = "N",
        .help = "connections served at once; more are closed at accept (default 16384)"},
+      {.long_name = "no-splice",
+       .help = "relay tunnels by copying through user space instead of splice(2)"},
       {.long_name = "auth-file",
        .value_name = "FILE",
        .help = "require Basic proxy authentication with the USER:PASSWORD in FILE (407)"},

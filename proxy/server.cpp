@@ -45,6 +45,14 @@
 // an idle or fast tunnel holds no buffer at all, and a slow one at most about
 // high_water + read_size per direction.
 //
+// Zero-copy relaying (Linux, ServerOptions::splice). Once a tunnel relays and
+// nothing is queued on either stream, both sockets are dup()ed, their libuv
+// stream handles closed (libuv removes them from epoll before closing, so the
+// dups are not left registered) and the tunnel moves bytes with splice(2)
+// through one pipe per direction, driven by two uv_poll_t. A pipe holds at
+// most 64 KiB, which is the backpressure: a full pipe stops reading its
+// source. If pipes cannot be had (descriptor limit) the copy path stays.
+//
 // Half-close. EOF from one side stops reading it and shuts down the other
 // side after its queued writes. The tunnel closes when both directions have
 // been shut down, or on any error.
@@ -61,6 +69,7 @@
 
 #include "proxy/server.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -234,7 +243,7 @@ class Connection {
   uv_stream_t* client() noexcept { return as_stream(&client_.tcp); }
 
   /// Only the last close callback deletes a started Connection.
-  ~Connection() { assert(pending_ == 0); }
+  ~Connection() { assert(pending_ == 0); }  // splice_'s descriptors close with it
 
   /// After a successful accept: arm the head timer and start reading.
   void start() noexcept {
@@ -271,7 +280,12 @@ class Connection {
     write_log();
     server_->forget(this);
     if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_));
-    uv_close(as_handle(client()), on_closed);
+    if (splice_) {
+      uv_close(as_handle(&splice_->poll_client), on_closed);
+      uv_close(as_handle(&splice_->poll_upstream), on_closed);
+    } else {
+      uv_close(as_handle(client()), on_closed);
+    }
     if (uv_is_closing(as_handle(&timer_)) == 0 && timer_.loop != nullptr) {
       uv_close(as_handle(&timer_), on_closed);
     }
@@ -395,6 +409,7 @@ class Connection {
     std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
     Connection* c = w->conn;
     if (c->state_ == State::closing) return;
+    if (c->splice_) return;  // written before the switch; its stream is closed now
     if (status < 0) {
       c->close_with("error", c->status_, std::string("write failed: ") + uv_strerror(status));
       return;
@@ -707,8 +722,150 @@ class Connection {
     ++server_->tunnels;
     last_activity_ = uv_now(&server_->loop);
     arm_timer(server_->options.idle_timeout);
+    if (server_->options.splice && start_splicing()) return;
     uv_read_start(client(), on_alloc, on_read);
     uv_read_start(as_stream(&upstream_), on_alloc, on_read);
+  }
+
+  // ---- zero-copy relaying ----
+
+  struct SpliceDirection {
+    int from = -1, to = -1;  // the dup()ed sockets (owned by Splice)
+    Fd pipe_read, pipe_write;
+    size_t in_pipe = 0;
+    bool eof = false;   // the source said EOF
+    bool shut = false;  // the destination was shut down for writing
+  };
+
+  struct Splice {
+    Fd client_fd, upstream_fd;
+    SpliceDirection up, down;  // client -> upstream, upstream -> client
+    uv_poll_t poll_client{}, poll_upstream{};
+    int client_events = -1, upstream_events = -1;  // -1: not started
+  };
+
+  // Switches a fresh tunnel to splice(2). False (and nothing changed) when
+  // writes are still queued or descriptors are short; the copy path runs then.
+  bool start_splicing() noexcept {
+    if (uv_stream_get_write_queue_size(client()) != 0 ||
+        uv_stream_get_write_queue_size(as_stream(&upstream_)) != 0) {
+      return false;
+    }
+    uv_os_fd_t client_os = -1, upstream_os = -1;
+    if (uv_fileno(as_handle(client()), &client_os) != 0 ||
+        uv_fileno(as_handle(&upstream_), &upstream_os) != 0) {
+      return false;
+    }
+    auto sp = std::make_unique<Splice>();
+    int up_pipe[2], down_pipe[2];
+    sp->client_fd.reset(::fcntl(client_os, F_DUPFD_CLOEXEC, 0));
+    sp->upstream_fd.reset(::fcntl(upstream_os, F_DUPFD_CLOEXEC, 0));
+    if (!sp->client_fd.valid() || !sp->upstream_fd.valid()) return false;
+    if (::pipe2(up_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    sp->up.pipe_read.reset(up_pipe[0]);
+    sp->up.pipe_write.reset(up_pipe[1]);
+    if (::pipe2(down_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    sp->down.pipe_read.reset(down_pipe[0]);
+    sp->down.pipe_write.reset(down_pipe[1]);
+    if (uv_poll_init_socket(&server_->loop, &sp->poll_client, sp->client_fd.get()) != 0)
+      return false;
+    if (uv_poll_init_socket(&server_->loop, &sp->poll_upstream, sp->upstream_fd.get()) != 0) {
+      // The client poll is initialised: its memory (sp) must outlive its close.
+      sp->poll_client.data = sp.get();
+      uv_close(as_handle(&sp.release()->poll_client),
+               [](uv_handle_t* h) { delete static_cast<Splice*>(h->data); });
+      return false;
+    }
+    sp->poll_client.data = this;
+    sp->poll_upstream.data = this;
+    sp->up.from = sp->client_fd.get();
+    sp->up.to = sp->upstream_fd.get();
+    sp->down.from = sp->upstream_fd.get();
+    sp->down.to = sp->client_fd.get();
+    splice_ = std::move(sp);
+    pending_ += 2;  // the two polls; the stream handles close below
+    uv_close(as_handle(client()), on_closed);
+    uv_close(as_handle(&upstream_), on_closed);
+    upstream_closed_ = true;
+    pump_splice();
+    return true;
+  }
+
+  static void on_poll(uv_poll_t* p, int status, int) noexcept {
+    auto* c = static_cast<Connection*>(p->data);
+    if (c->state_ != State::relaying) return;
+    if (status < 0) {
+      return c->close_with("allow", c->status_, c->reason_ + "; " + uv_strerror(status));
+    }
+    c->pump_splice();
+  }
+
+  // Moves what can move now in one direction. False on an error (closed).
+  bool pump_direction(SpliceDirection& d, bool to_client) noexcept {
+    constexpr size_t kChunk = 1 << 20;
+    while (true) {
+      if (d.in_pipe > 0) {
+        const ssize_t n = ::splice(d.pipe_read.get(), nullptr, d.to, nullptr, d.in_pipe,
+                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EAGAIN) return true;  // wait until the destination drains
+          close_with("allow", status_,
+                     reason_ + "; write to the " + (to_client ? "client" : "server") +
+                         " failed: " + std::strerror(errno));
+          return false;
+        }
+        d.in_pipe -= static_cast<size_t>(n);
+        (to_client ? bytes_down_ : bytes_up_) += static_cast<uint64_t>(n);
+        last_activity_ = uv_now(&server_->loop);
+        if (d.in_pipe > 0) continue;
+      }
+      if (d.eof) {
+        if (!d.shut) {
+          ::shutdown(d.to, SHUT_WR);  // after the last byte: half-close passed on
+          d.shut = true;
+        }
+        return true;
+      }
+      const ssize_t n = ::splice(d.from, nullptr, d.pipe_write.get(), nullptr, kChunk,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return true;  // nothing to read (the pipe is empty here)
+        close_with("allow", status_,
+                   reason_ + "; " + (to_client ? "server" : "client") + " " + std::strerror(errno));
+        return false;
+      }
+      if (n == 0) {
+        d.eof = true;
+        continue;
+      }
+      d.in_pipe += static_cast<size_t>(n);
+      last_activity_ = uv_now(&server_->loop);
+    }
+  }
+
+  void pump_splice() noexcept {
+    Splice& sp = *splice_;
+    if (!pump_direction(sp.up, false) || !pump_direction(sp.down, true)) return;
+    if (sp.up.shut && sp.down.shut) return close();
+    // Read a source while its pipe is empty; wait for the destination while not.
+    const int client_events = (sp.up.in_pipe == 0 && !sp.up.eof ? UV_READABLE : 0) |
+                              (sp.down.in_pipe > 0 ? UV_WRITABLE : 0);
+    const int upstream_events = (sp.down.in_pipe == 0 && !sp.down.eof ? UV_READABLE : 0) |
+                                (sp.up.in_pipe > 0 ? UV_WRITABLE : 0);
+    set_poll(sp.poll_client, sp.client_events, client_events);
+    set_poll(sp.poll_upstream, sp.upstream_events, upstream_events);
+  }
+
+  static void set_poll(uv_poll_t& poll, int& current, int wanted) noexcept {
+    if (wanted == current) return;
+    current = wanted;
+    if (wanted == 0) {
+      uv_poll_stop(&poll);
+    } else {
+      uv_poll_start(&poll, wanted, on_poll);
+    }
   }
 
   // ---- relaying ----
@@ -834,7 +991,8 @@ class Connection {
   uv_getaddrinfo_t resolve_{};
   uv_connect_t connect_{};
   uv_shutdown_t shutdown_client_{}, shutdown_upstream_{};
-  int pending_ = 0;  // open handles + in-flight getaddrinfo
+  std::unique_ptr<Splice> splice_;  // set once the tunnel relays with splice(2)
+  int pending_ = 0;                 // open handles + in-flight getaddrinfo
   State state_ = State::reading_head;
   bool resolving_ = false;
   bool upstream_reopening_ = false;

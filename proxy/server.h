@@ -28,6 +28,7 @@ struct ServerOptions {
   size_t read_size = 64 * 1024;                       // one read buffer
   size_t high_water = 64 * 1024;  // pause the source above this many queued bytes
   size_t low_water = 16 * 1024;   // resume it at or below this many
+  bool splice = true;  // Linux: relay established tunnels with splice(2), without copying
   std::vector<int> stop_signals;  // e.g. {SIGINT, SIGTERM}: stop() on delivery
 };
 

@@ -202,59 +202,65 @@ TEST_SUITE("proxy/load") {
   }
 
   TEST_CASE("a slow reader and a slow writer do not make the proxy's memory grow") {
-    TcpServer source(TcpServer::Mode::source, 200'000'000);
-    TcpServer silent(TcpServer::Mode::silent);
-    ProxyProcess p({"--allowed-domains",
-                    "allowed.test:" + std::to_string(source.port()) +
-                        "/plain,allowed.test:" + std::to_string(silent.port()) + "/plain",
-                    "--resolve", "allowed.test:127.0.0.1"});
-    const uint64_t before = p.rss_kib();
-    // Slow reader: the server pushes 200 MB, the client reads nothing for 2 s.
-    Client reader(p.endpoint());
-    REQUIRE(status_of(connect_through(reader, "allowed.test:" + std::to_string(source.port()))) ==
-            200);
-    std::this_thread::sleep_for(2s);
-    const uint64_t stalled_reader = p.rss_kib();
-    // Slow writer's peer: the client pushes into a server that never reads.
-    Client writer(p.endpoint());
-    REQUIRE(status_of(connect_through(writer, "allowed.test:" + std::to_string(silent.port()))) ==
-            200);
-    ::fcntl(writer.fd(), F_SETFL, O_NONBLOCK);
-    const std::string chunk = pattern(1 << 16);
-    uint64_t pushed = 0;
-    const auto until = std::chrono::steady_clock::now() + 2s;
-    while (std::chrono::steady_clock::now() < until) {
-      const ssize_t n = ::send(writer.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
-      if (n > 0)
-        pushed += static_cast<uint64_t>(n);
-      else
-        std::this_thread::sleep_for(5ms);
-    }
-    const uint64_t stalled_writer = p.rss_kib();
-    MESSAGE("proxy RSS " << before << " KiB before, " << stalled_reader
-                         << " with a stalled reader, " << stalled_writer
-                         << " with a stalled writer (" << pushed << " bytes accepted)");
-    CHECK(stalled_reader < before + 16 * 1024 * kSanitizerFactor);
-    CHECK(stalled_writer < before + 16 * 1024 * kSanitizerFactor);
-    CHECK(pushed < 64ull << 20);  // the kernel buffers filled, then the proxy stopped reading
-    // The slow reader then gets every byte, in order.
-    uint64_t got = 0;
-    std::string wrong;
-    while (got < 200'000'000) {
-      const std::string part = reader.read_some(10s);
-      if (part.empty()) break;
-      if (wrong.empty() && part != pattern(part.size(), got)) {
-        const std::string want = pattern(part.size(), got);
-        size_t at = 0;
-        while (at < part.size() && part[at] == want[at]) ++at;
-        wrong = "pattern mismatch at byte " + std::to_string(got + at) + " of a read of " +
-                std::to_string(part.size()) + " at " + std::to_string(got);
+    for (const bool splice : {true, false}) {  // zero-copy relaying, then the copy path
+      CAPTURE(splice);
+      TcpServer source(TcpServer::Mode::source, 200'000'000);
+      TcpServer silent(TcpServer::Mode::silent);
+      std::vector<std::string> args = {"--allowed-domains",
+                                       "allowed.test:" + std::to_string(source.port()) +
+                                           "/plain,allowed.test:" + std::to_string(silent.port()) +
+                                           "/plain",
+                                       "--resolve", "allowed.test:127.0.0.1"};
+      if (!splice) args.push_back("--no-splice");
+      ProxyProcess p(args);
+      const uint64_t before = p.rss_kib();
+      // Slow reader: the server pushes 200 MB, the client reads nothing for 2 s.
+      Client reader(p.endpoint());
+      REQUIRE(status_of(connect_through(reader, "allowed.test:" + std::to_string(source.port()))) ==
+              200);
+      std::this_thread::sleep_for(2s);
+      const uint64_t stalled_reader = p.rss_kib();
+      // Slow writer's peer: the client pushes into a server that never reads.
+      Client writer(p.endpoint());
+      REQUIRE(status_of(connect_through(writer, "allowed.test:" + std::to_string(silent.port()))) ==
+              200);
+      ::fcntl(writer.fd(), F_SETFL, O_NONBLOCK);
+      const std::string chunk = pattern(1 << 16);
+      uint64_t pushed = 0;
+      const auto until = std::chrono::steady_clock::now() + 2s;
+      while (std::chrono::steady_clock::now() < until) {
+        const ssize_t n = ::send(writer.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (n > 0)
+          pushed += static_cast<uint64_t>(n);
+        else
+          std::this_thread::sleep_for(5ms);
       }
-      got += part.size();
+      const uint64_t stalled_writer = p.rss_kib();
+      MESSAGE("proxy RSS " << before << " KiB before, " << stalled_reader
+                           << " with a stalled reader, " << stalled_writer
+                           << " with a stalled writer (" << pushed << " bytes accepted)");
+      CHECK(stalled_reader < before + 16 * 1024 * kSanitizerFactor);
+      CHECK(stalled_writer < before + 16 * 1024 * kSanitizerFactor);
+      CHECK(pushed < 64ull << 20);  // the kernel buffers filled, then the proxy stopped reading
+      // The slow reader then gets every byte, in order.
+      uint64_t got = 0;
+      std::string wrong;
+      while (got < 200'000'000) {
+        const std::string part = reader.read_some(10s);
+        if (part.empty()) break;
+        if (wrong.empty() && part != pattern(part.size(), got)) {
+          const std::string want = pattern(part.size(), got);
+          size_t at = 0;
+          while (at < part.size() && part[at] == want[at]) ++at;
+          wrong = "pattern mismatch at byte " + std::to_string(got + at) + " of a read of " +
+                  std::to_string(part.size()) + " at " + std::to_string(got);
+        }
+        got += part.size();
+      }
+      CHECK(got == 200'000'000);
+      CHECK_MESSAGE(wrong.empty(), wrong);
+      CHECK(p.terminate() == 0);
     }
-    CHECK(got == 200'000'000);
-    CHECK_MESSAGE(wrong.empty(), wrong);
-    CHECK(p.terminate() == 0);
   }
 
   TEST_CASE("the idle timeout cuts a silent tunnel but never one that moves data") {

@@ -112,24 +112,33 @@ TEST_SUITE("proxy/integration") {
   }
 
   TEST_CASE("a raw tunnel carries 100 MB each way byte-exact and passes a half-close on") {
-    World w;
-    Client c(w.endpoint);
-    REQUIRE(status_of(connect_through(c, "allowed.test:" + std::to_string(w.echo.port()))) == 200);
-    constexpr size_t kSize = 100'000'000;
-    std::string echoed;
-    std::thread writer([&] {
-      for (size_t off = 0; off < kSize; off += 1 << 20)
-        c.send(pattern(std::min<size_t>(1 << 20, kSize - off), off));
-      c.shutdown_write();  // half-close: the echo server answers with EOF after the echo
-    });
-    const bool eof = c.read_to_eof(&echoed, 120s);
-    writer.join();
-    CHECK(eof);
-    CHECK(echoed.size() == kSize);
-    CHECK(sha256_hex(echoed) == pattern_sha256(kSize));
-    const std::string line =
-        wait_for_log(w.log(), {"\"bytes_up\":100000000", "\"bytes_down\":100000000"});
-    CHECK_FALSE(line.empty());
+    for (const bool splice : {true, false}) {  // zero-copy relaying, then the copy path
+      CAPTURE(splice);
+      TcpServer echo;
+      InProcessProxy proxy({.splice = splice});
+      const std::string endpoint =
+          proxy.listen_tcp({.allowed = {"allowed.test:" + std::to_string(echo.port()) + "/plain"},
+                            .include_essential = false,
+                            .pins = {pin("allowed.test")}});
+      proxy.start();
+      Client c(endpoint);
+      REQUIRE(status_of(connect_through(c, "allowed.test:" + std::to_string(echo.port()))) == 200);
+      constexpr size_t kSize = 100'000'000;
+      std::string echoed;
+      std::thread writer([&] {
+        for (size_t off = 0; off < kSize; off += 1 << 20)
+          c.send(pattern(std::min<size_t>(1 << 20, kSize - off), off));
+        c.shutdown_write();  // half-close: the echo server answers with EOF after the echo
+      });
+      const bool eof = c.read_to_eof(&echoed, 120s);
+      writer.join();
+      CHECK(eof);
+      CHECK(echoed.size() == kSize);
+      CHECK(sha256_hex(echoed) == pattern_sha256(kSize));
+      const std::string line = wait_for_log(proxy.log_path("test"),
+                                            {"\"bytes_up\":100000000", "\"bytes_down\":100000000"});
+      CHECK_FALSE(line.empty());
+    }
   }
 
   TEST_CASE("openssl s_client connects through the proxy with the right server name only") {
