@@ -295,27 +295,27 @@ double cpu_seconds(pid_t pid) {
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-// CPU seconds summed over the process and its descendants.
-double tree_cpu_seconds(pid_t root) {
+// The process and its descendants (tinyproxy may fork).
+std::vector<pid_t> process_tree(pid_t root) {
   const std::map<pid_t, pid_t> pp = parents();
-  double total = 0;
+  std::vector<pid_t> out;
   for (const auto& [pid, ppid] : pp) {
     pid_t p = pid;
     while (p > 1 && p != root) p = pp.count(p) ? pp.at(p) : 0;
-    if (p == root) total += cpu_seconds(pid);
+    if (p == root) out.push_back(pid);
   }
+  return out;
+}
+
+double tree_cpu_seconds(pid_t root) {
+  double total = 0;
+  for (pid_t pid : process_tree(root)) total += cpu_seconds(pid);
   return total;
 }
 
-// VmRSS summed over the process and its descendants (tinyproxy may fork).
 uint64_t tree_rss_kib(pid_t root) {
-  const std::map<pid_t, pid_t> pp = parents();
   uint64_t total = 0;
-  for (const auto& [pid, ppid] : pp) {
-    pid_t p = pid;
-    while (p > 1 && p != root) p = pp.count(p) ? pp.at(p) : 0;
-    if (p == root) total += status_kib(pid, "VmRSS:");
-  }
+  for (pid_t pid : process_tree(root)) total += status_kib(pid, "VmRSS:");
   return total;
 }
 
