@@ -45,13 +45,15 @@
 // an idle or fast tunnel holds no buffer at all, and a slow one at most about
 // high_water + read_size per direction.
 //
-// Zero-copy relaying (Linux, ServerOptions::splice). Once a tunnel relays and
-// nothing is queued on either stream, both sockets are dup()ed, their libuv
-// stream handles closed (libuv removes them from epoll before closing, so the
-// dups are not left registered) and the tunnel moves bytes with splice(2)
-// through one pipe per direction, driven by two uv_poll_t. A pipe holds at
-// most 64 KiB, which is the backpressure: a full pipe stops reading its
-// source. If pipes cannot be had (descriptor limit) the copy path stays.
+// Zero-copy relaying (Linux, ServerOptions::splice). A tunnel starts on the
+// copy path. Once it has moved splice_after bytes (a bulk transfer), nothing
+// is queued on either stream, neither side has said EOF and descriptors have
+// headroom (a spliced tunnel holds 6: two sockets, two pipes), both sockets
+// are dup()ed, their libuv stream handles closed (libuv removes them from
+// epoll before closing, so the dups are not left registered) and the tunnel
+// moves bytes with splice(2) through one pipe per direction, driven by two
+// uv_poll_t. A pipe holds at most 64 KiB, which is the backpressure: a full
+// pipe stops reading its source. Idle and short tunnels never hold pipes.
 //
 // Half-close. EOF from one side stops reading it and shuts down the other
 // side after its queued writes. The tunnel closes when both directions have
@@ -216,8 +218,18 @@ struct Server::Impl {
   uint64_t own_read_at = 0;
   bool own_read = false;
 
-  std::atomic<uint64_t> accepted{0}, refused_over_cap{0}, active{0}, tunnels{0};
+  std::atomic<uint64_t> accepted{0}, refused_over_cap{0}, active{0}, tunnels{0}, spliced_total{0};
   std::unique_ptr<char[]> read_buffer{new char[options.read_size]};
+  size_t spliced = 0;  // tunnels relaying with splice(2)
+
+  /// Whether `extra` more descriptors leave a quarter of RLIMIT_NOFILE free
+  /// for new connections (estimated: 2 per connection, 4 more per spliced one).
+  bool fds_to_spare(size_t extra) const noexcept {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
+    const size_t in_use = 64 + 2 * connections.size() + 4 * spliced + listeners.size();
+    return in_use + extra <= rl.rlim_cur / 4 * 3;
+  }
 };
 
 class Connection {
@@ -281,6 +293,7 @@ class Connection {
     server_->forget(this);
     if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_));
     if (splice_) {
+      --server_->spliced;
       uv_close(as_handle(&splice_->poll_client), on_closed);
       uv_close(as_handle(&splice_->poll_upstream), on_closed);
     } else {
@@ -722,7 +735,6 @@ class Connection {
     ++server_->tunnels;
     last_activity_ = uv_now(&server_->loop);
     arm_timer(server_->options.idle_timeout);
-    if (server_->options.splice && start_splicing()) return;
     uv_read_start(client(), on_alloc, on_read);
     uv_read_start(as_stream(&upstream_), on_alloc, on_read);
   }
@@ -744,11 +756,13 @@ class Connection {
     int client_events = -1, upstream_events = -1;  // -1: not started
   };
 
-  // Switches a fresh tunnel to splice(2). False (and nothing changed) when
-  // writes are still queued or descriptors are short; the copy path runs then.
+  // Switches a copying tunnel to splice(2) when it qualifies (see the theory
+  // of operation). False, and nothing changed, when it does not.
   bool start_splicing() noexcept {
-    if (uv_stream_get_write_queue_size(client()) != 0 ||
-        uv_stream_get_write_queue_size(as_stream(&upstream_)) != 0) {
+    if (!server_->options.splice || client_eof_ || upstream_eof_ || client_paused_ ||
+        upstream_paused_ || bytes_up_ + bytes_down_ < server_->options.splice_after ||
+        uv_stream_get_write_queue_size(client()) != 0 ||
+        uv_stream_get_write_queue_size(as_stream(&upstream_)) != 0 || !server_->fds_to_spare(4)) {
       return false;
     }
     uv_os_fd_t client_os = -1, upstream_os = -1;
@@ -783,6 +797,8 @@ class Connection {
     sp->down.from = sp->upstream_fd.get();
     sp->down.to = sp->client_fd.get();
     splice_ = std::move(sp);
+    ++server_->spliced;
+    ++server_->spliced_total;
     pending_ += 2;  // the two polls; the stream handles close below
     uv_close(as_handle(client()), on_closed);
     uv_close(as_handle(&upstream_), on_closed);
@@ -889,7 +905,10 @@ class Connection {
     }
     const size_t done = written > 0 ? static_cast<size_t>(written) : 0;
     (to_client ? bytes_down_ : bytes_up_) += done;
-    if (done == bytes.size()) return;
+    if (done == bytes.size()) {
+      start_splicing();  // a bulk transfer with nothing queued moves to splice(2)
+      return;
+    }
     auto w = std::make_unique<WriteReq>();
     const size_t rest = bytes.size() - done;
     w->bytes.reset(new (std::nothrow) char[rest]);
@@ -1280,7 +1299,8 @@ ServerStats Server::stats() const {
   return {.accepted = impl_->accepted.load(),
           .refused_over_cap = impl_->refused_over_cap.load(),
           .active = impl_->active.load(),
-          .tunnels = impl_->tunnels.load()};
+          .tunnels = impl_->tunnels.load(),
+          .spliced = impl_->spliced_total.load()};
 }
 
 uint64_t raise_open_file_limit() {

@@ -28,8 +28,9 @@ struct ServerOptions {
   size_t read_size = 64 * 1024;                       // one read buffer
   size_t high_water = 64 * 1024;  // pause the source above this many queued bytes
   size_t low_water = 16 * 1024;   // resume it at or below this many
-  bool splice = true;  // Linux: relay established tunnels with splice(2), without copying
-  std::vector<int> stop_signals;  // e.g. {SIGINT, SIGTERM}: stop() on delivery
+  bool splice = true;             // Linux: relay bulk transfers with splice(2), without copying
+  uint64_t splice_after = 128 * 1024;  // bytes a tunnel moves by copying before it may switch
+  std::vector<int> stop_signals;       // e.g. {SIGINT, SIGTERM}: stop() on delivery
 };
 
 struct ListenerOptions {
@@ -45,6 +46,7 @@ struct ServerStats {
   uint64_t refused_over_cap = 0;  // closed at accept because max_connections was reached
   uint64_t active = 0;            // connections open now
   uint64_t tunnels = 0;           // of which relaying bytes now
+  uint64_t spliced = 0;           // tunnels that switched to splice(2), in all
 };
 
 class Server {

@@ -138,7 +138,30 @@ TEST_SUITE("proxy/integration") {
       const std::string line = wait_for_log(proxy.log_path("test"),
                                             {"\"bytes_up\":100000000", "\"bytes_down\":100000000"});
       CHECK_FALSE(line.empty());
+      CHECK((proxy.server().stats().spliced == 1) == splice);  // the bulk tunnel moved to splice(2)
     }
+  }
+
+  TEST_CASE("a short tunnel stays on the copy path; idle tunnels hold no pipes") {
+    TcpServer echo;
+    InProcessProxy proxy;
+    const std::string endpoint =
+        proxy.listen_tcp({.allowed = {"allowed.test:" + std::to_string(echo.port()) + "/plain"},
+                          .include_essential = false,
+                          .pins = {pin("allowed.test")}});
+    proxy.start();
+    Client c(endpoint);
+    REQUIRE(status_of(connect_through(c, "allowed.test:" + std::to_string(echo.port()))) == 200);
+    for (int i = 0; i < 10; ++i) {
+      c.send(pattern(1000, i * 1000));
+      CHECK(c.read_exactly(1000) == pattern(1000, i * 1000));
+    }
+    CHECK(proxy.server().stats().spliced == 0);
+    c.send(pattern(1 << 20));  // now a bulk transfer
+    CHECK(c.read_exactly(1 << 20) == pattern(1 << 20));
+    CHECK(proxy.server().stats().spliced == 1);
+    c.send("after the switch");
+    CHECK(c.read_exactly(16) == "after the switch");
   }
 
   TEST_CASE("openssl s_client connects through the proxy with the right server name only") {
