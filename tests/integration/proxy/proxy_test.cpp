@@ -49,6 +49,27 @@ struct World {
   std::string log() const { return proxy.log_path("test"); }
 };
 
+// A proxy allowing a raw (plain) port of an echo server, and one client
+// whose tunnel to it is established.
+struct EchoTunnel {
+  TcpServer echo;
+  InProcessProxy proxy;
+  Client client;
+  explicit EchoTunnel(proxy::ServerOptions options = {})
+      : proxy(std::move(options)), client(start(proxy, echo)) {
+    REQUIRE(status_of(connect_through(client, "allowed.test:" + std::to_string(echo.port()))) ==
+            200);
+  }
+  static std::string start(InProcessProxy& p, const TcpServer& e) {
+    const std::string endpoint =
+        p.listen_tcp({.allowed = {"allowed.test:" + std::to_string(e.port()) + "/plain"},
+                      .include_essential = false,
+                      .pins = {pin("allowed.test")}});
+    p.start();
+    return endpoint;
+  }
+};
+
 }  // namespace
 
 TEST_SUITE("proxy/integration") {
@@ -114,15 +135,8 @@ TEST_SUITE("proxy/integration") {
   TEST_CASE("a raw tunnel carries 100 MB each way byte-exact and passes a half-close on") {
     for (const bool splice : {true, false}) {  // zero-copy relaying, then the copy path
       CAPTURE(splice);
-      TcpServer echo;
-      InProcessProxy proxy({.splice = splice});
-      const std::string endpoint =
-          proxy.listen_tcp({.allowed = {"allowed.test:" + std::to_string(echo.port()) + "/plain"},
-                            .include_essential = false,
-                            .pins = {pin("allowed.test")}});
-      proxy.start();
-      Client c(endpoint);
-      REQUIRE(status_of(connect_through(c, "allowed.test:" + std::to_string(echo.port()))) == 200);
+      EchoTunnel t({.splice = splice});
+      Client& c = t.client;
       constexpr size_t kSize = 100'000'000;
       std::string echoed;
       std::thread writer([&] {
@@ -135,31 +149,25 @@ TEST_SUITE("proxy/integration") {
       CHECK(eof);
       CHECK(echoed.size() == kSize);
       CHECK(sha256_hex(echoed) == pattern_sha256(kSize));
-      const std::string line = wait_for_log(proxy.log_path("test"),
+      const std::string line = wait_for_log(t.proxy.log_path("test"),
                                             {"\"bytes_up\":100000000", "\"bytes_down\":100000000"});
       CHECK_FALSE(line.empty());
-      CHECK((proxy.server().stats().spliced == 1) == splice);  // the bulk tunnel moved to splice(2)
+      CHECK((t.proxy.server().stats().spliced == 1) ==
+            splice);  // the bulk tunnel moved to splice(2)
     }
   }
 
   TEST_CASE("a short tunnel stays on the copy path; idle tunnels hold no pipes") {
-    TcpServer echo;
-    InProcessProxy proxy;
-    const std::string endpoint =
-        proxy.listen_tcp({.allowed = {"allowed.test:" + std::to_string(echo.port()) + "/plain"},
-                          .include_essential = false,
-                          .pins = {pin("allowed.test")}});
-    proxy.start();
-    Client c(endpoint);
-    REQUIRE(status_of(connect_through(c, "allowed.test:" + std::to_string(echo.port()))) == 200);
+    EchoTunnel t;
+    Client& c = t.client;
     for (int i = 0; i < 10; ++i) {
       c.send(pattern(1000, i * 1000));
       CHECK(c.read_exactly(1000) == pattern(1000, i * 1000));
     }
-    CHECK(proxy.server().stats().spliced == 0);
+    CHECK(t.proxy.server().stats().spliced == 0);
     c.send(pattern(1 << 20));  // now a bulk transfer
     CHECK(c.read_exactly(1 << 20) == pattern(1 << 20));
-    CHECK(proxy.server().stats().spliced == 1);
+    CHECK(t.proxy.server().stats().spliced == 1);
     c.send("after the switch");
     CHECK(c.read_exactly(16) == "after the switch");
   }
