@@ -9,9 +9,11 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/log.h"
 #include "session/internal.h"
 #include "session/names.h"
 #include "session/ops.h"
+#include "session/sandboxing.h"
 #include "session/store.h"
 #include "session/supervisor.h"
 #include "session/worktree.h"
@@ -81,6 +83,11 @@ json archives_json(const Repo& repo) {
 // Finishes a cancel whose intent is recorded in the state (also used by clean).
 Result<void> complete_cancel(const Repo& repo, const SessionState& s) {
   if (auto r = stop_supervisor(s); !r) return fail(r.error());
+  // The archive must hold the agent's commits, also those still in the
+  // sandbox's private refs.
+  if (auto r = settle_sandboxed_git(repo, s); !r) {
+    log::warn("cancel") << r.error().message;
+  }
   if (auto r = remove_worktree(repo, s.worktree_path); !r) return fail(r.error());
   Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s.branch);
   if (!tip) return fail(tip.error());

@@ -143,8 +143,7 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
     const std::string file = e.path().filename().string();
     const std::string path = e.path().string();
     std::string owner;
-    for (const char* suffix :
-         {".state.lock", ".lock", ".log", ".network.log", ".task", ".status.json"}) {
+    for (const char* suffix : {".network.log", ".log", ".task", ".status.json"}) {
       const std::string sfx = suffix;
       if (file.size() > sfx.size() &&
           file.compare(file.size() - sfx.size(), sfx.size(), sfx) == 0) {

@@ -166,10 +166,15 @@ void apply(Config& c, const json& doc, bool is_user) {
   if (is_user) {
     take(doc, "sandbox", "fail_open", c.sandbox.fail_open);
     take(doc, "sandbox", "enforce", c.sandbox.enforce);
+    take(doc, "proxy", "resolve", c.proxy.resolve);
   } else if (doc.contains("sandbox") &&
              (doc["sandbox"].contains("fail_open") || doc["sandbox"].contains("enforce"))) {
     log::warn("config") << "sandbox.fail_open and sandbox.enforce are only honoured in the user "
                            "config file; the project file's values are ignored";
+  }
+  if (!is_user && doc.contains("proxy") && doc["proxy"].contains("resolve")) {
+    log::warn("config") << "proxy.resolve is only honoured in the user config file (a repository "
+                           "must not point names at local services); the project's is ignored";
   }
 
   take(doc, "proxy", "port", c.proxy.port);
@@ -216,7 +221,8 @@ json effective_json(const Config& c) {
        {{"port", c.proxy.port},
         {"max_connections", c.proxy.max_connections},
         {"idle_timeout_seconds", c.proxy.idle_timeout_seconds},
-        {"head_timeout_seconds", c.proxy.head_timeout_seconds}}},
+        {"head_timeout_seconds", c.proxy.head_timeout_seconds},
+        {"resolve", c.proxy.resolve}}},
       {"docker", docker},
   };
   if (c.setup_script) out["setup_script"] = *c.setup_script;

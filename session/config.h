@@ -40,6 +40,7 @@ struct ProxyConfig {
   int max_connections = 1024;
   int idle_timeout_seconds = 300;
   int head_timeout_seconds = 10;
+  std::vector<std::string> resolve;  // HOST:ADDR pins (user file only)
 };
 
 struct DockerConfig {

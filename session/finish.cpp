@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "session/names.h"
 #include "session/ops.h"
+#include "session/sandboxing.h"
 #include "session/store.h"
 #include "session/supervisor.h"
 #include "session/worktree.h"
@@ -81,6 +82,9 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   }
 
   if (auto r = stop_supervisor(*s); !r) return fail(r.error());
+  // The agent's commits may still sit in the sandbox's private refs, and it
+  // may have pointed HEAD elsewhere: settle both before committing here.
+  if (auto r = settle_sandboxed_git(repo, *s); !r) return fail(r.error());
 
   namespace fs = std::filesystem;
   std::error_code ec;

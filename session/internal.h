@@ -25,10 +25,6 @@ Result<std::optional<std::string>> load_prompt(const std::optional<std::string>&
 /// Checks that the agent program exists. Errors: unavailable with what to do.
 Result<void> check_agent_command(const std::vector<std::string>& argv);
 
-/// Whether sandboxed sessions can run here. Errors: unavailable naming what
-/// to install (fail closed; sandbox.fail_open is handled by the caller).
-Result<void> check_sandbox_available(const Config& config);
-
 /// The archived sessions, newest first: [{name, branch, archived_at}].
 nlohmann::json archives_json(const Repo& repo);
 

@@ -6,23 +6,12 @@
 #include <filesystem>
 
 #include "core/fs.h"
+#include "sandbox/explain.h"
 
 namespace para::session {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string fnv_hex(const std::string& text, size_t digits) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < digits; ++i) out += kHex[(h >> (4 * i)) & 15];
-  return out;
-}
 
 bool contains_line(const std::string& text, const std::string& line) {
   size_t start = 0;
@@ -50,11 +39,10 @@ Result<void> append_lines(const std::string& path, const std::string& existing,
 std::string Repo::runtime_dir(const std::string& name) const {
   const char* tmp = std::getenv("TMPDIR");
   std::string base = (tmp != nullptr && *tmp == '/') ? tmp : "/tmp";
-  const std::string leaf =
-      "/para-" + std::to_string(::getuid()) + "/" + fnv_hex(root, 12) + "-" + name;
-  // Room for "/proxy.sock" within sun_path.
-  if (base.size() + leaf.size() + 12 > 100) base = "/tmp";
-  return base + leaf;
+  std::string dir = sandbox::default_runtime_dir(base, ::getuid(), root, name);
+  // Room for "/proxy.sock" within sun_path (108 bytes).
+  if (dir.size() + 12 > 100) dir = sandbox::default_runtime_dir("/tmp", ::getuid(), root, name);
+  return dir;
 }
 
 std::optional<std::string> Repo::worktree_admin_dir(const std::string& worktree) const {

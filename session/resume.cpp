@@ -10,6 +10,8 @@
 #include "session/internal.h"
 #include "session/ops.h"
 #include "session/sandbox_settings.h"
+#include "session/sandboxing.h"
+#include "session/session_proxy.h"
 #include "session/store.h"
 #include "session/supervisor.h"
 #include "session/worktree.h"
@@ -59,7 +61,17 @@ Result<json> resume_session(const Repo& repo, const ResumeRequest& rq) {
   Result<SandboxSettings> sandbox = resolve_sandbox(repo.config, rq.sandbox, stored);
   if (!sandbox) return fail(sandbox.error());
   if (sandbox->enabled) {
-    if (auto r = check_sandbox_available(repo.config); !r) return fail(r.error());
+    Result<bool> usable = sandbox_usable(repo.config);
+    if (!usable) return fail(usable.error());
+    if (!*usable) {
+      sandbox->enabled = false;
+      sandbox->network_mode = "open";
+    }
+  }
+  if (sandbox->network_mode == "proxied") {
+    SessionState probe = *s;
+    probe.allowed_domains = sandbox->allowed_domains;
+    if (auto p = session_proxy_policy(repo, probe); !p) return fail(p.error());
   }
   const bool skip = s->dangerous_skip_permissions || rq.dangerously_skip_permissions;
 

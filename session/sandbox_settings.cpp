@@ -1,7 +1,5 @@
 #include "session/sandbox_settings.h"
 
-#include "session/internal.h"
-
 #include <algorithm>
 
 namespace para::session {
@@ -107,17 +105,6 @@ Result<SandboxSettings> resolve_sandbox(const Config& config, const SandboxFlags
     }
   }
   return out;
-}
-
-}  // namespace para::session
-
-namespace para::session {
-
-Result<void> check_sandbox_available(const Config& config) {
-  (void)config;
-  return fail(Errc::unavailable,
-              "sandboxed sessions are not available in this build of para yet; start the session "
-              "without --sandbox/--sandbox-no-network (and without sandbox.enabled in the config)");
 }
 
 }  // namespace para::session

@@ -14,6 +14,8 @@
 #include "session/names.h"
 #include "session/ops.h"
 #include "session/sandbox_settings.h"
+#include "session/sandboxing.h"
+#include "session/session_proxy.h"
 #include "session/setup_script.h"
 #include "session/store.h"
 #include "session/supervisor.h"
@@ -114,8 +116,15 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
                 "container sessions (--container, --docker-image, --allow-domains, --docker-args) "
                 "are not available in this build yet; start the session without them");
   }
+  std::string sandbox_note;
   if (sandbox->enabled) {
-    if (auto r = check_sandbox_available(repo.config); !r) return fail(r.error());
+    Result<bool> usable = sandbox_usable(repo.config);
+    if (!usable) return fail(usable.error());
+    if (!*usable) {
+      sandbox->enabled = false;
+      sandbox->network_mode = "open";
+      sandbox_note = " WITHOUT a sandbox (bubblewrap is unavailable and sandbox.fail_open is on)";
+    }
   }
 
   std::vector<std::string> agent_command = repo.config.agent_command;
@@ -158,6 +167,13 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   }
 
   SessionState s;
+  if (sandbox->network_mode == "proxied") {
+    // Validate the allowlist now: a bad domain must fail before anything exists.
+    SessionState probe;
+    probe.name = name;
+    probe.allowed_domains = sandbox->allowed_domains;
+    if (auto p = session_proxy_policy(repo, probe); !p) return fail(p.error());
+  }
   s.name = name;
   s.branch = branch;
   s.worktree_path = repo.worktree_path(name);
@@ -222,7 +238,8 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
               {"agent_launched", static_cast<bool>(*prompt)},
               {"log_path", repo.log_path(name)},
               {"message", "session '" + name + "' started on branch " + branch +
-                              (*prompt ? "; the agent is running" : "; no prompt, so no agent")}};
+                              (*prompt ? "; the agent is running" : "; no prompt, so no agent") +
+                              sandbox_note}};
 }
 
 }  // namespace para::session

@@ -16,8 +16,11 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/process.h"
+#include "sandbox/launch.h"
 #include "session/agent.h"
 #include "session/procs.h"
+#include "session/sandboxing.h"
+#include "session/session_proxy.h"
 #include "session/store.h"
 
 namespace para::session {
@@ -69,14 +72,68 @@ void kill_descendants(pid_t self) {
   }
 }
 
-struct Launched {
-  pid_t pid = -1;
-  std::string error;
+// The agent as the supervisor sees it: a plain process group, or a bwrap
+// sandbox (whose pid namespace dies with bwrap).
+class AgentProcess {
+ public:
+  pid_t pid() const { return pid_; }
+  bool sandboxed() const { return sandbox_.has_value(); }
+
+  // The exit status once the agent has exited; nullopt while it runs.
+  std::optional<ExitStatus> poll() {
+    if (sandbox_) {
+      Result<ExitStatus> st = sandbox::wait_sandboxed(*sandbox_, std::chrono::milliseconds(0));
+      if (st) return *st;
+      if (st.error().code == Errc::timeout) return std::nullopt;
+      error_ = st.error().message;
+      return ExitStatus{.exit_code = 127};
+    }
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r != pid_) return std::nullopt;
+    ExitStatus out;
+    if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) out.term_signal = WTERMSIG(status);
+    return out;
+  }
+
+  // A graceful stop: SIGTERM to a plain agent's group. A sandbox has no
+  // graceful path (bwrap forwards no signals), so it is ended at once.
+  void terminate() {
+    if (sandbox_)
+      sandbox::kill_sandbox(*sandbox_);
+    else
+      ::kill(-pid_, SIGTERM);
+  }
+  void kill() {
+    if (sandbox_)
+      sandbox::kill_sandbox(*sandbox_);
+    else
+      ::kill(-pid_, SIGKILL);
+  }
+  const std::string& error() const { return error_; }
+
+  static Result<AgentProcess> plain(pid_t pid) {
+    AgentProcess a;
+    a.pid_ = pid;
+    return a;
+  }
+  static Result<AgentProcess> in_sandbox(sandbox::Launched launched) {
+    AgentProcess a;
+    a.pid_ = launched.pid;
+    a.sandbox_ = std::move(launched);
+    return a;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<sandbox::Launched> sandbox_;
+  std::string error_;
 };
 
-// Builds the agent's argv and environment from the state and starts it.
-Launched launch_agent(const Repo& repo, const SessionState& s, int log_fd) {
-  Launched out;
+// Builds the agent's argv and environment from the state and starts it,
+// in the session's sandbox when it has one.
+Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int log_fd) {
   const std::string prompt_file = s.prompt_file.value_or(repo.task_path(s.name));
   Result<std::string> prompt = read_file(prompt_file, size_t(64) << 20);
   AgentValues values{.prompt = prompt ? *prompt : std::string(),
@@ -84,15 +141,21 @@ Launched launch_agent(const Repo& repo, const SessionState& s, int log_fd) {
                      .session = s.name,
                      .worktree = s.worktree_path};
   Result<std::vector<std::string>> argv = expand_agent_command(s.agent_command, values);
-  if (!argv) {
-    out.error = argv.error().message;
-    return out;
-  }
+  if (!argv) return fail(argv.error());
   std::vector<std::string> env = current_environment();
   set_env(env, "PARA_SESSION", s.name);
   set_env(env, "PARA_WORKSPACE", s.worktree_path);
   set_env(env, "PARA_PROMPT_FILE", values.prompt_file);
   if (Result<std::string> para = sibling_program("para"); para) set_env(env, "PARA_BIN", *para);
+  if (s.sandbox_enabled) {
+    Result<sandbox::Policy> policy = session_policy(repo, s, env);
+    if (!policy) return fail(policy.error());
+    if (auto r = sandbox::prepare_host(*policy); !r) return fail(r.error());
+    Result<sandbox::Launched> launched = sandbox::launch(
+        *policy, *argv, sandbox::LaunchOptions{.stdout_fd = log_fd, .stderr_fd = log_fd});
+    if (!launched) return fail(launched.error());
+    return AgentProcess::in_sandbox(std::move(*launched));
+  }
   Result<pid_t> pid = spawn(SpawnOptions{.argv = *argv,
                                          .env = env,
                                          .cwd = s.worktree_path,
@@ -100,12 +163,18 @@ Launched launch_agent(const Repo& repo, const SessionState& s, int log_fd) {
                                          .stderr_fd = log_fd,
                                          .new_group = true});
   if (!pid) {
-    out.error = "cannot start the agent " + (*argv)[0] + ": " + pid.error().message +
-                ". Check [agent] command in the config (para config show).";
-    return out;
+    return fail(Errc::unavailable, "cannot start the agent " + (*argv)[0] + ": " +
+                                       pid.error().message +
+                                       ". Check [agent] command in the config (para config show).");
   }
-  out.pid = *pid;
-  return out;
+  return AgentProcess::plain(*pid);
+}
+
+// Reaps zombies the agent left to us (we are a subreaper), never the agent.
+void reap_orphans(pid_t self, pid_t agent) {
+  for (pid_t kid : child_processes(self)) {
+    if (kid != agent && !process_alive(kid)) ::waitpid(kid, nullptr, WNOHANG);
+  }
 }
 
 int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
@@ -114,93 +183,109 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
   sigemptyset(&signals);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals, sig);
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto report = [&](const json& j) {
+    if (ready.valid()) write_all(ready.get(), j.dump() + "\n");
+    ready.reset();
+  };
 
   Result<SessionState> state = read_session(repo, name);
   if (!state) {
-    write_all(ready.get(), json{{"ok", false}, {"error", state.error().message}}.dump() + "\n");
+    report({{"ok", false}, {"error", state.error().message}});
     return 1;
   }
   Fd log(::open(repo.log_path(name).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!log.valid()) {
-    write_all(ready.get(), json{{"ok", false},
-                                {"error", "cannot open the session log " + repo.log_path(name) +
-                                              ": " + std::strerror(errno)}}
-                                   .dump() +
-                               "\n");
+    report({{"ok", false},
+            {"error",
+             "cannot open the session log " + repo.log_path(name) + ": " + std::strerror(errno)}});
     return 1;
   }
   const pid_t self = ::getpid();
   const uint64_t self_start = process_start_time(self).value_or(0);
-  Launched agent = launch_agent(repo, *state, log.get());
-  if (agent.pid < 0) {
-    log_line(log.get(), "agent failed to start: " + agent.error);
+  auto failed = [&](const std::string& error) {
+    log_line(log.get(), "agent failed to start: " + error);
     (void)update_session(repo, name, [&](SessionState& st) {
       st.agent.state = "failed";
-      st.agent.error = agent.error;
+      st.agent.error = error;
       st.agent.supervisor_pid.reset();
     });
-    write_all(ready.get(), json{{"ok", false}, {"error", agent.error}}.dump() + "\n");
+    report({{"ok", false}, {"error", error}});
     return 1;
+  };
+
+  // Network-isolated sessions reach the world only through their proxy.
+  std::unique_ptr<SessionProxy> session_proxy;
+  if (state->sandbox_enabled && state->network_mode == "proxied") {
+    Result<std::unique_ptr<SessionProxy>> started = SessionProxy::start(repo, *state);
+    if (!started) return failed(started.error().message);
+    session_proxy = std::move(*started);
+    log_line(log.get(), "session proxy listening on " + session_proxy->endpoint());
   }
-  log_line(log.get(), "agent started (pid " + std::to_string(agent.pid) + ")");
+
+  log_line(log.get(),
+           std::string("starting the agent") +
+               (state->sandbox_enabled
+                    ? " in the sandbox (" + state->sandbox_profile.value_or("standard") + ")"
+                    : ""));
+  Result<AgentProcess> agent = launch_agent(repo, *state, log.get());
+  if (!agent) return failed(agent.error().message);
   (void)update_session(repo, name, [&](SessionState& st) {
     st.agent = AgentRecord{};
     st.agent.state = "running";
     st.agent.supervisor_pid = self;
     st.agent.supervisor_start = self_start;
-    st.agent.pid = agent.pid;
+    st.agent.pid = agent->pid();
     st.agent.started_at = now();
   });
-  write_all(ready.get(), json{{"ok", true},
-                              {"supervisor_pid", self},
-                              {"supervisor_start", self_start},
-                              {"agent_pid", agent.pid}}
-                                 .dump() +
-                             "\n");
-  ready.reset();
+  report({{"ok", true},
+          {"supervisor_pid", self},
+          {"supervisor_start", self_start},
+          {"agent_pid", agent->pid()}});
 
   // Wait for the agent, or for a stop request.
   bool stopping = false;
   Clock::time_point kill_at = Clock::time_point::max();
-  int exit_code = -1, term_signal = 0;
+  ExitStatus exit;
   for (;;) {
-    bool agent_done = false;
-    for (;;) {
-      int status = 0;
-      const pid_t r = ::waitpid(-1, &status, WNOHANG);
-      if (r <= 0) break;
-      if (r == agent.pid) {
-        agent_done = true;
-        if (WIFEXITED(status)) exit_code = WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) term_signal = WTERMSIG(status);
-      }
+    if (std::optional<ExitStatus> done = agent->poll()) {
+      exit = *done;
+      break;
     }
-    if (agent_done) break;
+    reap_orphans(self, agent->pid());
     if (stopping && Clock::now() >= kill_at) {
-      ::kill(-agent.pid, SIGKILL);
+      agent->kill();
       kill_at = Clock::time_point::max();
     }
-    timespec wait{0, 200 * 1000 * 1000};
+    timespec wait{0, 100 * 1000 * 1000};
     const int sig = ::sigtimedwait(&signals, nullptr, &wait);
     if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !stopping) {
       stopping = true;
       log_line(log.get(), "stopping the agent");
-      ::kill(-agent.pid, SIGTERM);
+      agent->terminate();
       kill_at = Clock::now() + std::chrono::seconds(5);
     }
   }
   kill_descendants(self);
+  session_proxy.reset();
+  if (!agent->error().empty()) log_line(log.get(), agent->error());
   if (stopping) {
     log_line(log.get(), "agent stopped");
-  } else if (term_signal != 0) {
-    log_line(log.get(), "agent killed by signal " + std::to_string(term_signal));
+  } else if (exit.term_signal != 0) {
+    log_line(log.get(), "agent killed by signal " + std::to_string(exit.term_signal));
   } else {
-    log_line(log.get(), "agent exited with code " + std::to_string(exit_code));
+    log_line(log.get(), "agent exited with code " + std::to_string(exit.exit_code));
+  }
+  if (Result<SessionState> now_state = read_session(repo, name); now_state) {
+    if (auto r = settle_sandboxed_git(repo, *now_state); !r) {
+      log_line(log.get(),
+               "could not copy the session branch out of the sandbox: " + r.error().message);
+    }
   }
   (void)update_session(repo, name, [&](SessionState& st) {
     st.agent.state = stopping ? "stopped" : "exited";
-    if (exit_code >= 0) st.agent.exit_code = exit_code;
-    if (term_signal != 0) st.agent.term_signal = term_signal;
+    if (exit.exit_code >= 0) st.agent.exit_code = exit.exit_code;
+    if (exit.term_signal != 0) st.agent.term_signal = exit.term_signal;
+    if (!agent->error().empty()) st.agent.error = agent->error();
     st.agent.ended_at = now();
     st.last_activity = now();
   });

@@ -22,7 +22,9 @@ ParaRepo::~ParaRepo() {
 }
 
 std::string ParaRepo::script(const std::string& name, const std::string& body) const {
-  const std::string path = scratch_.path() + "/" + name;
+  // Under HOME: sandboxes hide /tmp but show the home directory (read-only).
+  fs::create_directories(repo_.home() + "/agents");
+  const std::string path = repo_.home() + "/agents/" + name;
   write_text(path, body, 0755);
   return path;
 }
