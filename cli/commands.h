@@ -30,6 +30,7 @@ struct Command {
 std::vector<Command> session_commands();  // start, finish, cancel, list, ...
 std::vector<Command> sandbox_commands();  // sandbox run, sandbox explain
 std::vector<Command> proxy_commands();    // proxy
+std::vector<Command> mcp_commands();      // mcp init
 
 /// The whole table, in --help order.
 const std::vector<Command>& all_commands();

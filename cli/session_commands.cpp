@@ -13,6 +13,7 @@
 #include "core/fs.h"
 #include "core/process.h"
 #include "session/ops.h"
+#include "session/text.h"
 
 namespace para::cli {
 namespace {
@@ -61,23 +62,6 @@ int finish_with(const Args& a, const Result<json>& r,
   return kExitOk;
 }
 
-std::string str(const json& j, const char* key, const std::string& fallback = "") {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
-}
-
-std::string agent_summary(const json& session) {
-  const json& a = session["agent"];
-  const std::string state = str(a, "state");
-  if (state == "running") return "running (pid " + std::to_string(a["pid"].get<int64_t>()) + ")";
-  if (state == "exited" && a["exit_code"].is_number()) {
-    return "exited (code " + std::to_string(a["exit_code"].get<int>()) + ")";
-  }
-  if (state == "exited" && a["term_signal"].is_number()) {
-    return "killed (signal " + std::to_string(a["term_signal"].get<int>()) + ")";
-  }
-  return state;
-}
-
 // ---- start
 int run_start(const Args& a) {
   int rc = 0;
@@ -95,17 +79,7 @@ int run_start(const Args& a) {
                                               .no_forward_keys = a.flag("no-forward-keys")},
                   .setup_script = a.value("setup-script"),
                   .cwd = current_dir()};
-  return finish_with(a, start_session(*repo, rq), [](const json& r) {
-    const json& s = r["session"];
-    std::string out = "Session '" + str(s, "name") + "' started\n  Branch:   " + str(s, "branch") +
-                      "\n  Worktree: " + str(s, "worktree_path") + "\n";
-    if (r["agent_launched"].get<bool>()) {
-      out += "  Agent:    " + agent_summary(s) + "\n  Log:      " + str(r, "log_path") + "\n";
-    } else {
-      out += "  Agent:    none (no prompt); work in the worktree, then para finish\n";
-    }
-    return out;
-  });
+  return finish_with(a, start_session(*repo, rq), start_text);
 }
 
 // ---- finish
@@ -135,12 +109,7 @@ int run_finish(const Args& a) {
                    .session = a.positional(next),
                    .branch = a.value("branch"),
                    .cwd = current_dir()};
-  return finish_with(a, finish_session(*repo, rq), [](const json& r) {
-    return "Session '" + str(r, "session") + "' finished\n  Branch: " + str(r, "final_branch") +
-           "\n  Commit: " + str(r, "commit") +
-           (r["committed"].get<bool>() ? "" : " (nothing new to commit)") + "\n" +
-           (r["worktree_removed"].get<bool>() ? "" : "  " + str(r, "message") + "\n");
-  });
+  return finish_with(a, finish_session(*repo, rq), finish_text);
 }
 
 // ---- cancel
@@ -149,11 +118,7 @@ int run_cancel(const Args& a) {
   std::optional<Repo> repo = open_here(a, &rc);
   if (!repo) return rc;
   CancelRequest rq{.session = a.positional(0), .force = a.flag("force"), .cwd = current_dir()};
-  return finish_with(a, cancel_session(*repo, rq), [](const json& r) {
-    return "Session '" + str(r, "session") +
-           "' cancelled\n  Archived as: " + str(r, "archived_branch") +
-           "\n  To recover it: para recover " + str(r, "session") + "\n";
-  });
+  return finish_with(a, cancel_session(*repo, rq), cancel_text);
 }
 
 // ---- recover
@@ -161,18 +126,7 @@ int run_recover(const Args& a) {
   int rc = 0;
   std::optional<Repo> repo = open_here(a, &rc);
   if (!repo) return rc;
-  return finish_with(a, recover_session(*repo, a.positional(0)), [](const json& r) {
-    if (r.contains("archives")) {
-      if (r["archives"].empty()) return std::string("No archived sessions.\n");
-      std::string out = "Archived sessions (para recover NAME restores one):\n";
-      for (const json& x : r["archives"]) {
-        out += "  " + str(x, "name") + "  (archived " + str(x, "archived_at", "?") + ", " +
-               str(x, "branch") + ")\n";
-      }
-      return out;
-    }
-    return str(r, "message") + "\n";
-  });
+  return finish_with(a, recover_session(*repo, a.positional(0)), recover_text);
 }
 
 // ---- resume
@@ -186,51 +140,10 @@ int run_resume(const Args& a) {
                    .dangerously_skip_permissions = a.flag("dangerously-skip-permissions"),
                    .sandbox = sandbox_flags(a),
                    .cwd = current_dir()};
-  return finish_with(a, resume_session(*repo, rq),
-                     [](const json& r) { return str(r, "message") + "\n"; });
+  return finish_with(a, resume_session(*repo, rq), message_text);
 }
 
 // ---- list
-std::string list_text(const json& r, bool verbose) {
-  std::string out;
-  if (r["sessions"].empty()) out += "No sessions. Start one with: para start [NAME] -p \"task\"\n";
-  for (const json& s : r["sessions"]) {
-    std::string mark = s["current"].get<bool>() ? "*" : " ";
-    std::string status = str(s, "status");
-    if (s["interrupted"].get<bool>()) status += " (interrupted; run para clean)";
-    if (!s["worktree_exists"].get<bool>() && status == "Active") status += " (worktree missing)";
-    if (verbose) {
-      out += mark + " " + str(s, "name") + "\n    Status:   " + status +
-             "\n    Branch:   " + str(s, "branch") + " (from " + str(s, "parent_branch", "?") +
-             ")\n    Worktree: " + str(s, "worktree_path") + "\n    Agent:    " + agent_summary(s) +
-             "\n    Sandbox:  " +
-             (s["sandbox"]["enabled"].get<bool>() ? str(s["sandbox"], "profile", "standard")
-                                                  : std::string("off")) +
-             "\n";
-      if (s.contains("dirty") && s["dirty"].is_boolean()) {
-        out += std::string("    Changes:  ") + (s["dirty"].get<bool>() ? "uncommitted" : "none") +
-               "\n";
-      }
-    } else {
-      std::string line = mark + " " + str(s, "name");
-      if (line.size() < 28) line.resize(28, ' ');
-      line += " " + str(s, "branch");
-      if (line.size() < 56) line.resize(56, ' ');
-      out += line + " " + status + "  agent: " + agent_summary(s) + "\n";
-    }
-  }
-  if (!r["archived"].empty()) {
-    out += "\nArchived (para recover NAME):\n";
-    for (const json& x : r["archived"])
-      out += "  " + str(x, "name") + "  " + str(x, "branch") + "\n";
-  }
-  if (!r["orphans"].empty()) {
-    out += "\nLeft behind by interrupted commands (para clean repairs them):\n";
-    for (const json& o : r["orphans"])
-      out += "  " + str(o, "kind") + ": " + str(o, "target") + "\n";
-  }
-  return out;
-}
 
 int run_list(const Args& a) {
   int rc = 0;
@@ -270,43 +183,14 @@ int run_status(const Args& a) {
                  .blocked = a.flag("blocked"),
                  .session = a.value("session"),
                  .cwd = current_dir()};
-  return finish_with(a, update_status(*repo, u), [](const json& r) {
-    return "Status updated for session '" + str(r, "session") + "'\n";
-  });
+  return finish_with(a, update_status(*repo, u), status_text);
 }
 
 int run_status_show(const Args& a) {
   int rc = 0;
   std::optional<Repo> repo = open_here(a, &rc);
   if (!repo) return rc;
-  return finish_with(a, show_status(*repo, a.positional(0)), [](const json& r) {
-    json list = r.contains("statuses") ? r["statuses"] : json::array();
-    if (r.contains("status")) {
-      if (r["status"].is_null())
-        return "Session '" + str(r, "session") + "' has not reported yet\n";
-      list.push_back(r["status"]);
-    }
-    if (list.empty()) return std::string("No status reports yet.\n");
-    std::string out =
-        "Session                 Task                            Tests    Progress  Blocked\n";
-    for (const json& s : list) {
-      std::string line = str(s, "session_name");
-      line.resize(24, ' ');
-      std::string task = str(s, "current_task").substr(0, 30);
-      task.resize(32, ' ');
-      std::string tests = str(s, "test_status");
-      tests.resize(9, ' ');
-      std::string progress = "-";
-      if (s.contains("todos_total") && s["todos_total"].get<int64_t>() > 0) {
-        progress = std::to_string(s["todos_completed"].get<int64_t>() * 100 /
-                                  s["todos_total"].get<int64_t>()) +
-                   "%";
-      }
-      progress.resize(10, ' ');
-      out += line + task + tests + progress + (s["is_blocked"].get<bool>() ? "yes" : "no") + "\n";
-    }
-    return out;
-  });
+  return finish_with(a, show_status(*repo, a.positional(0)), status_show_text);
 }
 
 // ---- clean
@@ -349,17 +233,7 @@ int run_clean(const Args& a) {
   }
   Result<json> r =
       clean_repo(*repo, CleanRequest{.dry_run = dry, .containers = a.flag("containers")});
-  return finish_with(a, r, [dry](const json& res) {
-    std::string out;
-    for (const json& act : res["actions"]) {
-      out += std::string(dry                       ? "  would "
-                         : act["done"].get<bool>() ? "  done: "
-                                                   : "  FAILED: ") +
-             str(act, "kind") + ": " + str(act, "target") +
-             (act.contains("error") ? " (" + str(act, "error") + ")" : "") + "\n";
-    }
-    return out + str(res, "message") + "\n";
-  });
+  return finish_with(a, r, clean_text);
 }
 
 // ---- logs
@@ -384,14 +258,7 @@ int run_logs(const Args& a) {
     print_json(*r);
     return kExitOk;
   }
-  std::string out;
-  if (rq.network) {
-    for (const json& e : (*r)["entries"]) out += e.dump() + "\n";
-    print(out);
-    return kExitOk;
-  }
-  for (const json& l : (*r)["lines"]) out += l.get<std::string>() + "\n";
-  print(out);
+  print(logs_text(*r));
   if (!a.flag("follow")) return kExitOk;
   // --follow: stream what is appended until the agent stops.
   const std::string path = str(*r, "log_path");
@@ -415,9 +282,7 @@ int run_diff(const Args& a) {
   int rc = 0;
   std::optional<Repo> repo = open_here(a, &rc);
   if (!repo) return rc;
-  return finish_with(a, session_diff(*repo, *a.positional(0), a.flag("stat")), [](const json& r) {
-    return str(r, "diff") + (str(r, "diff").empty() ? "" : "\n");
-  });
+  return finish_with(a, session_diff(*repo, *a.positional(0), a.flag("stat")), diff_text);
 }
 
 // ---- wait
@@ -439,8 +304,7 @@ int run_wait(const Args& a) {
   if (a.json()) {
     print_json(*r);
   } else {
-    print(std::string((*r)["finished"].get<bool>() ? "The agent is done: " : "Still running: ") +
-          agent_summary(*r) + "\n");
+    print(wait_text(*r));
   }
   return (*r)["timed_out"].get<bool>() ? kExitFailed : kExitOk;
 }

@@ -106,6 +106,18 @@ Result<void> ensure_para_dirs(const Repo& repo) {
   return {};
 }
 
+Result<void> ensure_ignored(const Repo& repo, const std::string& pattern) {
+  const std::string gitignore = repo.root + "/.gitignore";
+  std::string text;
+  if (path_exists(gitignore)) {
+    Result<std::string> existing = read_file(gitignore, 4 << 20);
+    if (!existing) return fail(existing.error());
+    text = *existing;
+  }
+  if (contains_line(text, pattern) || contains_line(text, "/" + pattern)) return {};
+  return append_lines(gitignore, text, pattern + "\n");
+}
+
 Result<void> ensure_ignores(const Repo& repo) {
   const std::string gitignore = repo.root + "/.gitignore";
   std::string text;

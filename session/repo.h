@@ -88,6 +88,9 @@ Result<void> ensure_para_dirs(const Repo& repo);
 /// .git/info/exclude so that finish never commits them.
 Result<void> ensure_ignores(const Repo& repo);
 
+/// Appends a line to the root .gitignore unless it is already there.
+Result<void> ensure_ignored(const Repo& repo, const std::string& pattern);
+
 /// The current working directory (empty on failure).
 std::string current_dir();
 

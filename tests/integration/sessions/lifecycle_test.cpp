@@ -30,31 +30,59 @@ bool agent_done(const ParaRepo& r, const std::string& name) {
 }  // namespace
 
 TEST_SUITE("integration/sessions/lifecycle") {
+  TEST_CASE("mcp init writes a Claude Code entry, keeps other servers and updates in place") {
+    ParaRepo r;
+    write_text(r.path() + "/.mcp.json", R"({"mcpServers": {"other": {"type": "stdio", "command": "x"}}})");
+    json first = r.para_json({"mcp", "init"});
+    CHECK(first["result"] == "added");
+    json doc = json::parse(read_text(r.path() + "/.mcp.json"));
+    CHECK(doc["mcpServers"]["other"]["command"] == "x");
+    CHECK(doc["mcpServers"]["para"]["type"] == "stdio");
+    CHECK(doc["mcpServers"]["para"]["args"] == json({"--repo", r.path()}));
+    CHECK(r.para_json({"mcp", "init"})["result"] == "already up to date");
+    CHECK(r.para_json({"mcp", "init", "--http", "http://127.0.0.1:8765/mcp"})["result"] == "updated");
+    doc = json::parse(read_text(r.path() + "/.mcp.json"));
+    CHECK(doc["mcpServers"]["para"] == json({{"type", "http"}, {"url", "http://127.0.0.1:8765/mcp"}}));
+    CHECK(read_text(r.path() + "/.gitignore").find(".mcp.json") != std::string::npos);
+    write_text(r.path() + "/.mcp.json", "{broken");
+    Completed bad = r.para({"mcp", "init"});
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.err.find("not a JSON object") != std::string::npos);
+    CHECK(read_text(r.path() + "/.mcp.json") == "{broken");
+  }
+
+
   TEST_CASE("start, status from inside the worktree, finish: the branch holds the agent's commit") {
     ParaRepo r;
     r.set_agent({r.script("agent.sh", "#!/bin/sh\necho 'feature' > feature.txt\necho done\n")});
-    Completed start = r.para({"start", "feat", "-p", "add a feature"});
-    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    json started = r.para_json({"start", "feat", "-p", "add a feature"});
+    check_output_schema("para_start", started);
     REQUIRE(wait_until([&] { return agent_done(r, "feat"); }));
 
     Completed status = r.para({"status", "implementing", "--tests", "passed", "--todos", "1/2"},
                               r.worktree("feat"));
     REQUIRE_MESSAGE(status.exit_code == 0, status.err);
     json shown = r.para_json({"status", "show", "feat"});
+    check_output_schema("para_status_show", shown);
     CHECK(shown["status"]["current_task"] == "implementing");
     CHECK(shown["status"]["todos_completed"] == 1);
     CHECK(shown["status"]["diff_stats"]["additions"] == 1);
 
-    Completed finish = r.para({"finish", "Add the feature"}, r.worktree("feat"));
-    REQUIRE_MESSAGE(finish.exit_code == 0, finish.err);
+    json finished = r.para_json({"finish", "Add the feature"}, r.worktree("feat"));
+    check_output_schema("para_finish", finished);
     CHECK(r.repo().git_out({"show", "para/feat:feature.txt"}) == "feature");
     CHECK(r.repo().git_out({"log", "-1", "--format=%s", "para/feat"}) == "Add the feature");
     // para's own files never reach the commit.
     CHECK(r.repo().git_out({"show", "--name-only", "--format=", "para/feat"}) == "feature.txt");
     CHECK_FALSE(fs::exists(r.worktree("feat")));
     CHECK(r.repo().git_out({"worktree", "list", "--porcelain"}).find("feat") == std::string::npos);
-    json s = session_entry(r.para_json({"list"}), "feat");
+    json list = r.para_json({"list", "-v", "-a"});
+    check_output_schema("para_list", list);
+    json s = session_entry(list, "feat");
     CHECK(s["status"] == "Review");
+    check_output_schema("para_diff", r.para_json({"diff", "feat"}));
+    check_output_schema("para_logs", r.para_json({"logs", "feat"}));
+    check_output_schema("para_config_show", r.para_json({"config", "show"}));
   }
 
   TEST_CASE("finish from the main repository names the session and can copy the branch") {
@@ -78,18 +106,19 @@ TEST_SUITE("integration/sessions/lifecycle") {
     r.repo().git_out({"add", "work.txt"}, r.worktree("keep"));
     r.repo().git_out({"commit", "-q", "-m", "work in progress"}, r.worktree("keep"));
 
-    Completed cancel = r.para({"cancel", "keep"});
-    REQUIRE_MESSAGE(cancel.exit_code == 0, cancel.err);
+    json cancelled = r.para_json({"cancel", "keep"});
+    check_output_schema("para_cancel", cancelled);
     CHECK_FALSE(fs::exists(r.worktree("keep")));
     CHECK(r.repo().git({"rev-parse", "--verify", "-q", "para/keep"}).exit_code != 0);
     const std::string archives = r.repo().git_out({"branch", "--list", "para/archived/*"});
     CHECK(archives.find("/keep") != std::string::npos);
     json listed = r.para_json({"recover"});
+    check_output_schema("para_recover", listed);
     REQUIRE(listed["archives"].size() == 1);
     CHECK(listed["archives"][0]["name"] == "keep");
 
-    Completed recover = r.para({"recover", "keep"});
-    REQUIRE_MESSAGE(recover.exit_code == 0, recover.err);
+    json recovered = r.para_json({"recover", "keep"});
+    check_output_schema("para_recover", recovered);
     CHECK(read_text(r.worktree("keep") + "/work.txt") == "precious\n");
     CHECK(r.repo().git_out({"rev-parse", "--abbrev-ref", "HEAD"}, r.worktree("keep")) ==
           "para/keep");
@@ -179,8 +208,8 @@ TEST_SUITE("integration/sessions/lifecycle") {
     REQUIRE(r.para({"start", "again", "-p", "first task"}).exit_code == 0);
     REQUIRE(wait_until([&] { return agent_done(r, "again"); }));
     fs::remove_all(r.worktree("again"));
-    Completed resume = r.para({"resume", "again", "-p", "second task"});
-    REQUIRE_MESSAGE(resume.exit_code == 0, resume.err);
+    json resumed = r.para_json({"resume", "again", "-p", "second task"});
+    check_output_schema("para_resume", resumed);
     CHECK(fs::exists(r.worktree("again") + "/README.md"));
     CHECK(read_text(r.worktree("again") + "/.para/sessions/again/resume_context.md")
               .find("second task") != std::string::npos);

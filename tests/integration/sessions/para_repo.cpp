@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/json_schema.h"
+#include "schemas/schemas.h"
+
 namespace para::test {
 namespace fs = std::filesystem;
 
@@ -88,6 +91,13 @@ void ParaRepo::kill_everything() const {
       }
     }
   }
+}
+
+void check_output_schema(const std::string& tool, const nlohmann::json& doc) {
+  const std::vector<std::string> errors =
+      validate_json(schemas::get("tools/" + tool + ".output"), doc, tool);
+  INFO(doc.dump(2));
+  for (const std::string& e : errors) FAIL_CHECK(e);
 }
 
 std::vector<int> read_pids(const std::string& path) {

@@ -52,6 +52,10 @@ class ParaRepo {
   std::vector<std::string> env_;
 };
 
+/// Checks a --json result against the output schema of the MCP tool that
+/// returns the same object (the CLI's --json and the tools share shapes).
+void check_output_schema(const std::string& tool, const nlohmann::json& doc);
+
 /// Pids recorded by agent scripts (one per line) in a file.
 std::vector<int> read_pids(const std::string& path);
 bool pid_alive(int pid);
