@@ -1,7 +1,6 @@
 // para-mcp-server: para's MCP server over stdio (default) or Streamable
 // HTTP. Wiring only: flags, stdout protection, the server and a transport.
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -202,12 +201,10 @@ int main(int argc, char** argv) {
   if (!flags.repo.empty() && flags.repo.size() > 1 && flags.repo.back() == '/')
     flags.repo.pop_back();
 
-  // stdout belongs to JSON-RPC: the transport gets a private copy (not
-  // inherited by children), and fd 1 becomes stderr so that a stray print
-  // from us, a library or a child cannot corrupt the protocol stream.
-  const int protocol_fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-  if (protocol_fd < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-    std::fprintf(stderr, "para-mcp-server: cannot set up stdout: %s\n", std::strerror(errno));
+  // stdout belongs to JSON-RPC (STYLE 2.8).
+  const auto protocol_fd = para::mcp::protect_stdout();
+  if (!protocol_fd) {
+    std::fprintf(stderr, "para-mcp-server: %s\n", protocol_fd.error().message.c_str());
     return kExitFailed;
   }
   if (flags.http) {
@@ -220,7 +217,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
   }
   try {
-    return serve(flags, protocol_fd);
+    return serve(flags, *protocol_fd);
   } catch (const std::exception& e) {
     para::log::error("mcp") << "unexpected error: " << e.what();
     return kExitFailed;

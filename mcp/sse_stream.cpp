@@ -127,7 +127,10 @@ void SseStream::prune() {
     --delivered_count;
   }
   if (events_.size() - delivered_count > max_buffered_) {
-    log::warn("mcp") << "SSE stream " << id_ << ": nobody is reading; dropping old messages";
+    if (!overflowed_) {
+      log::warn("mcp") << "SSE stream " << id_ << ": nobody is reading; dropping old messages";
+      overflowed_ = true;
+    }
     while (events_.size() - delivered_count > max_buffered_) {
       if (events_.front().seq <= delivered_) --delivered_count;
       events_.pop_front();

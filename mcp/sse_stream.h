@@ -76,6 +76,7 @@ class SseStream {
   bool drop_ = false;
   bool shutdown_ = false;
   bool attached_ = false;
+  bool overflowed_ = false;  // warned once
 };
 
 }  // namespace para::mcp

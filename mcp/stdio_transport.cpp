@@ -1,6 +1,7 @@
 #include "mcp/stdio_transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -115,6 +116,14 @@ void dispatch_line(Session& session, const LineFramer::Frame& frame, size_t max_
     return;
   }
   session.receive(message, reply);
+}
+
+Result<int> protect_stdout() {
+  const int protocol_fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (protocol_fd < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    return fail(Errc::io, std::string("cannot reserve stdout: ") + std::strerror(errno), errno);
+  }
+  return protocol_fd;
 }
 
 Result<void> serve_stdio(Server& server, int in_fd, int out_fd, const StdioOptions& options) {

@@ -68,6 +68,13 @@ struct StdioOptions {
 /// Errors: io (read failed).
 Result<void> serve_stdio(Server& server, int in_fd, int out_fd, const StdioOptions& options = {});
 
+/// Reserves stdout for the protocol: returns a private duplicate of fd 1
+/// (close-on-exec, so children never inherit it) for the transport and
+/// points fd 1 at stderr, so that a stray print from us, a library or a
+/// child process cannot corrupt the JSON-RPC stream. Call once in main(),
+/// before any thread starts. Errors: io.
+Result<int> protect_stdout();
+
 /// Answers one framed line on `session` (parse, error replies): the part of
 /// serve_stdio shared with the fuzz target. Replies go to `writer`.
 void dispatch_line(Session& session, const LineFramer::Frame& frame, size_t max_message_bytes,

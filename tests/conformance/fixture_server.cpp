@@ -9,19 +9,20 @@
 //                           [--page-size N] [--idle-timeout SECONDS]
 //                           [--max-sessions N] [--auth-token TOKEN]
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/log.h"
+#include "core/process.h"
 #include "mcp/context.h"
 #include "mcp/http_transport.h"
 #include "mcp/server.h"
@@ -446,6 +447,20 @@ void add_extra_tools(para::mcp::Server& s) {
              s.notify_resource_updated(args["uri"].get<std::string>());
              return ToolResult::text("notified");
            }}));
+  check(s.add_tool(Tool{
+      .name = "test_stdout_noise",
+      .description = "Prints to stdout directly and from a child process (must reach stderr)",
+      .input_schema = kNoArgs,
+      .handler = [](const json&, ToolContext&) -> Result<ToolResult> {
+        std::printf("printf noise on stdout\n");
+        std::fflush(stdout);
+        std::cout << "iostream noise on stdout" << std::endl;
+        auto pid = para::spawn({.argv = {"/bin/echo", "child noise on stdout"}, .stdout_fd = 1});
+        if (!pid) return para::fail(pid.error());
+        if (auto st = para::wait_for(*pid, std::chrono::seconds(10)); !st)
+          return para::fail(st.error());
+        return ToolResult::text("made noise");
+      }}));
   check(s.add_tool(
       Tool{.name = "test_all_types",
            .description = "Takes one field of every JSON type, for wrong-type tests",
@@ -510,8 +525,8 @@ int main(int argc, char** argv) {
       return usage("unknown or incomplete argument '" + a + "'");
     }
   }
-  const int protocol_fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-  ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  const auto protocol_fd = para::mcp::protect_stdout();
+  if (!protocol_fd) return usage(protocol_fd.error().message);
 
   para::mcp::Server server({.name = "para-conformance-fixture",
                             .version = "1.0.0",
@@ -526,7 +541,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mcp-conformance-fixture: %s\n", e.what());
     return 1;
   }
-  if (!f.http) return para::mcp::serve_stdio(server, STDIN_FILENO, protocol_fd) ? 0 : 1;
+  if (!f.http) return para::mcp::serve_stdio(server, STDIN_FILENO, *protocol_fd) ? 0 : 1;
 
   para::mcp::HttpTransport transport(
       server, {.host = f.host,
