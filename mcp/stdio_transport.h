@@ -58,7 +58,7 @@ class LineWriter {
 struct StdioOptions {
   size_t max_message_bytes = size_t(10) << 20;  // the TypeScript SDK's cap
   /// After EOF, how long in-flight requests may run before they are cancelled.
-  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(5)};
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(2)};
 };
 
 /// Serves one session: reads `in_fd` until EOF, answers on `out_fd`.
