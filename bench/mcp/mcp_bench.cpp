@@ -5,7 +5,11 @@
 // Optionally the latency of one tool call (--tool para_list).
 //
 //   mcp-bench --para BIN --node NODE --everything DIST/index.js
-//             [--calls 10000] [--starts 20] [--tool NAME [--tool-args JSON]]
+//             [--calls 10000] [--starts 20] [--para-repo DIR]
+//             [--tool NAME [--tool-args JSON]]
+//
+// --tool measures tools/call NAME on para-mcp-server only (the hook for
+// para_list: --tool para_list --para-repo <a git repository with sessions>).
 //
 // The HTTP servers listen on loopback ports; server-everything binds every
 // interface, so run this inside a private network namespace (run.sh does).
@@ -338,7 +342,7 @@ void report(const char* transport, const Figures& para, const Figures& node,
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
-  std::string para_bin, node, everything, tool;
+  std::string para_bin, node, everything, tool, para_repo;
   json tool_args = json::object();
   int calls = 10000, starts = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -355,6 +359,8 @@ int main(int argc, char** argv) {
       starts = std::atoi(v.c_str());
     else if (a == "--tool")
       tool = v;
+    else if (a == "--para-repo")
+      para_repo = v;
     else if (a == "--tool-args")
       tool_args = json::parse(v);
     else {
@@ -365,11 +371,17 @@ int main(int argc, char** argv) {
   if (para_bin.empty() || node.empty() || everything.empty()) {
     std::fprintf(stderr,
                  "usage: mcp-bench --para BIN --node NODE --everything DIST/index.js "
-                 "[--calls N] [--starts N] [--tool NAME [--tool-args JSON]]\n");
+                 "[--calls N] [--starts N] [--para-repo DIR] [--tool NAME [--tool-args JSON]]\n");
     return 2;
   }
-  const Server para{
+  Server para{
       "para-mcp-server", {para_bin, "--stdio"}, {para_bin, "--http", "127.0.0.1:{port}"}, {}};
+  if (!para_repo.empty()) {
+    for (auto* command : {&para.stdio_argv, &para.http_argv}) {
+      command->push_back("--repo");
+      command->push_back(para_repo);
+    }
+  }
   const Server ref{"server-everything",
                    {node, everything, "stdio"},
                    {node, everything, "streamableHttp"},
