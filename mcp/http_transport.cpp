@@ -547,7 +547,7 @@ HttpTransport::HttpTransport(Server& server, HttpOptions options)
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(impl->opts.max_message_bytes);
   http.set_keep_alive_max_count(1000000);
-  http.set_keep_alive_timeout(30);
+  http.set_keep_alive_timeout(10);  // an idle keep-alive connection holds a pool thread
   http.set_tcp_nodelay(true);
   const std::string& path = impl->opts.path;
   auto guarded = [impl](void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {

@@ -224,6 +224,18 @@ TEST_SUITE("integration/mcp/http") {
     CHECK(server.log().find("t0ps3cret") == std::string::npos);
   }
 
+  TEST_CASE("para-mcp-server takes its token from PARA_MCP_AUTH_TOKEN and never logs it") {
+    TempDir repo;
+    HttpServer server(
+        {built_binary("para-mcp-server"), "--repo", repo.path(), "--log-level", "debug"},
+        {"PARA_MCP_AUTH_TOKEN=env-s3cret-token"});
+    HttpClient c(server.port());
+    const json init = rpc(1, "initialize", initialize_params());
+    CHECK(c.post(init).status == 401);
+    CHECK(c.post(init, {{"Authorization", "Bearer env-s3cret-token"}}).status == 200);
+    CHECK(server.log().find("env-s3cret-token") == std::string::npos);
+  }
+
   TEST_CASE("idle sessions expire and then get 404") {
     HttpServer server(fixture({"--idle-timeout", "1"}));
     HttpClient c(server.port());

@@ -125,14 +125,16 @@ int StdioClient::close_and_wait(std::chrono::milliseconds timeout) {
 
 // ---- HTTP server process --------------------------------------------------------
 
-HttpServer::HttpServer(std::vector<std::string> argv) {
+HttpServer::HttpServer(std::vector<std::string> argv, const std::vector<std::string>& env) {
   char path[] = "/tmp/para-mcp-http-XXXXXX";
   const int fd = ::mkstemp(path);
   REQUIRE(fd >= 0);
   log_path_ = path;
   argv.push_back("--http");
   argv.push_back("127.0.0.1:0");
-  auto pid = spawn({.argv = argv, .stderr_fd = fd, .new_group = true});
+  std::vector<std::string> full_env = current_environment();
+  for (const std::string& kv : env) full_env.push_back(kv);
+  auto pid = spawn({.argv = argv, .env = full_env, .stderr_fd = fd, .new_group = true});
   ::close(fd);
   REQUIRE_MESSAGE(pid.has_value(), (pid ? "" : pid.error().message));
   pid_ = *pid;

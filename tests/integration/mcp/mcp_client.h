@@ -56,7 +56,8 @@ class StdioClient {
 /// 127.0.0.1:0), plus a client for it.
 class HttpServer {
  public:
-  explicit HttpServer(std::vector<std::string> argv);
+  /// `env`: extra "K=V" entries on top of this process's environment.
+  explicit HttpServer(std::vector<std::string> argv, const std::vector<std::string>& env = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -104,6 +104,31 @@ TEST_SUITE("integration/mcp/stdio") {
     CHECK(calls >= 30);  // test_all_types alone has 8 fields
   }
 
+  TEST_CASE("para-mcp-server's flags: help, version, and usage errors with exit code 2") {
+    const std::string bin = built_binary("para-mcp-server");
+    TempDir dir;
+    const auto env = isolated_env(dir.path());
+    const Completed help = run_cmd({bin, "--help"}, env, dir.path());
+    CHECK(help.exit_code == 0);
+    CHECK(help.out.find("--http [HOST:]PORT") != std::string::npos);
+    const Completed version = run_cmd({bin, "--version"}, env, dir.path());
+    CHECK(version.exit_code == 0);
+    CHECK(version.out.rfind("para-mcp-server ", 0) == 0);
+    for (const std::vector<std::string>& bad : {std::vector<std::string>{bin, "--bogus"},
+                                                {bin, "--http"},
+                                                {bin, "--http", "host:99999"},
+                                                {bin, "--repo", dir / "missing"},
+                                                {bin, "--log-level", "loud"}}) {
+      CAPTURE(bad.back());
+      const Completed r = run_cmd(bad, env, dir.path());
+      CHECK(r.exit_code == 2);
+      CHECK(r.out.empty());
+      CHECK(r.err.find("para-mcp-server: ") != std::string::npos);
+    }
+    const Completed busy_port = run_cmd({bin, "--http", "256.1.1.1:0"}, env, dir.path());
+    CHECK(busy_port.exit_code == 1);
+  }
+
   TEST_CASE("initialize negotiates the version and carries instructions") {
     TempDir repo;
     StdioClient c(para_server(repo));
