@@ -48,6 +48,7 @@ using Clock = std::chrono::steady_clock;
 // "application/json"), which costs more than it saves on loopback.
 constexpr const char* kJsonType = "application/json; charset=utf-8";
 constexpr std::chrono::milliseconds kPollInterval{200};
+constexpr size_t kMaxStreams = 128;  // per session, kept for resumption
 
 std::string clip(const std::string& s) {
   return s.size() > 100 ? s.substr(0, 100) + "..." : s;
@@ -80,6 +81,15 @@ struct HttpSession {
   }
   std::shared_ptr<SseStream> new_stream() {
     std::lock_guard lock(mutex);
+    // Streams whose client vanished before reading the end stay for a
+    // resumption; bound how many, dropping the oldest finished ones.
+    for (auto it = streams.begin(); streams.size() >= kMaxStreams && it != streams.end();) {
+      if (it->first != 0 && !it->second->attached() && it->second->finished()) {
+        it = streams.erase(it);
+      } else {
+        ++it;
+      }
+    }
     auto s = std::make_shared<SseStream>(next_stream++);
     streams[s->id()] = s;
     return s;

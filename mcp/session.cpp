@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <exception>
 
 #include "core/json_schema.h"
@@ -234,7 +235,7 @@ ToolContext::ToolContext() = default;
 ToolContext::ToolContext(std::shared_ptr<detail::RequestState> state) : state_(std::move(state)) {}
 
 void ToolContext::progress(double progress, std::optional<double> total, std::string message) {
-  if (!state_) return;
+  if (!state_ || !std::isfinite(progress) || (total && !std::isfinite(*total))) return;
   std::lock_guard lock(state_->mutex);
   if (state_->progress_token.is_null() || state_->finished || state_->cancelled) return;
   if (state_->last_progress && progress <= *state_->last_progress) return;

@@ -117,6 +117,11 @@ bool SseStream::complete() const {
   return finished_ && delivered_ + 1 >= next_seq_;
 }
 
+bool SseStream::finished() const {
+  std::lock_guard lock(mutex_);
+  return finished_;
+}
+
 void SseStream::prune() {
   // Keep every undelivered event (up to max_buffered_) and the last
   // kReplayKept delivered ones.

@@ -57,6 +57,8 @@ class SseStream {
   uint64_t delivered_upto() const;
   /// Finished and everything delivered: the stream can be forgotten.
   bool complete() const;
+  /// No more messages will come (they may not all be delivered yet).
+  bool finished() const;
 
  private:
   struct Event {

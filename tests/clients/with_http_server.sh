@@ -21,11 +21,16 @@ command=("$@")
 log="$(mktemp -t mcp-server-log.XXXXXX)"
 setsid "${server[@]}" --http 127.0.0.1:0 2>"$log" </dev/null &
 pid=$!
+server_rc=""
+# SIGTERM, then the server's exit status (a sanitizer report makes it
+# non-zero); SIGKILL only if it did not stop within 5 s.
 stop_server() {
-  kill -TERM -- "-$pid" 2>/dev/null || true
+  [[ -n "$server_rc" ]] && return
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  server_rc=0
+  wait "$pid" 2>/dev/null || server_rc=$?
 }
 trap 'stop_server; rm -f "$log"' EXIT
 
@@ -45,6 +50,11 @@ set +e
 "${args[@]}"
 rc=$?
 set -e
+stop_server
+if ((rc == 0 && server_rc != 0)); then
+  echo "the server exited with status $server_rc after SIGTERM" >&2
+  rc=1
+fi
 if ((rc != 0)); then
   echo "---- server log ($url) ----" >&2
   tail -n 50 "$log" >&2

@@ -149,7 +149,18 @@ HttpServer::HttpServer(std::vector<std::string> argv, const std::vector<std::str
 }
 
 HttpServer::~HttpServer() {
-  kill_and_reap(pid_);
+  // A clean stop on SIGTERM, with exit status 0 (a sanitizer report at exit
+  // would make it non-zero).
+  ::kill(pid_, SIGTERM);
+  auto st = wait_for(pid_, std::chrono::seconds(10));
+  if (st) {
+    CHECK_MESSAGE(
+        (st->exit_code == 0 && st->term_signal == 0),
+        "server exit " << st->exit_code << " signal " << st->term_signal << ": " << log());
+  } else {
+    FAIL_CHECK("the server did not stop on SIGTERM: " << log());
+    kill_and_reap(pid_);
+  }
   ::unlink(log_path_.c_str());
 }
 
