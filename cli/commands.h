@@ -28,6 +28,8 @@ struct Command {
 
 // One function per command family; each returns its rows of the table.
 std::vector<Command> session_commands();  // start, finish, cancel, list, ...
+std::vector<Command> sandbox_commands();  // sandbox run, sandbox explain
+std::vector<Command> proxy_commands();    // proxy
 
 /// The whole table, in --help order.
 const std::vector<Command>& all_commands();
