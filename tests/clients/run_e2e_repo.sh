@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The SDK end-to-end client (e2e_client.mjs) against para-mcp-server serving
+# a fresh git repository (one commit on main) with an isolated HOME, over
+# stdio or HTTP.
+#
+#   run_e2e_repo.sh stdio|http SERVER_BIN PLAN.json
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/node_env.sh"
+mode="${1:?usage: run_e2e_repo.sh stdio|http SERVER_BIN PLAN.json}"
+server="$(realpath "$2")"
+plan="$(realpath "$3")"
+
+work="$(mktemp -d -t para-e2e.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=para-test GIT_AUTHOR_EMAIL=test@para.invalid
+export GIT_COMMITTER_NAME=para-test GIT_COMMITTER_EMAIL=test@para.invalid
+mkdir -p "$HOME" "$work/repo"
+git -C "$work/repo" init -q -b main
+echo "# e2e" >"$work/repo/README.md"
+git -C "$work/repo" add README.md
+git -C "$work/repo" commit -q -m "initial commit"
+cd "$work/repo"
+
+if [[ "$mode" == stdio ]]; then
+  exec "$node22" "$here/e2e_client.mjs" "$plan" stdio "$server" --stdio --repo "$work/repo"
+fi
+exec "$here/with_http_server.sh" "$server" --repo "$work/repo" -- \
+  "$node22" "$here/e2e_client.mjs" "$plan" http '{url}'

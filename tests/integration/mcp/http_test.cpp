@@ -1,0 +1,291 @@
+// para-mcp-server and the conformance fixture over Streamable HTTP, with raw
+// HTTP requests on loopback.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/integration/mcp/mcp_client.h"
+#include "tests/support/support.h"
+
+namespace para::test {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> fixture(std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {built_binary("mcp-fixture"), "--extra-tools"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+json rpc(int id, const std::string& method, json params = json::object()) {
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+
+int error_code(const HttpResult& r) {
+  return r.messages.empty() ? 0 : r.messages[0].value("error", json::object()).value("code", 0);
+}
+
+}  // namespace
+
+TEST_SUITE("integration/mcp/http") {
+  TEST_CASE("a session starts with initialize and is named by a random visible-ASCII id") {
+    HttpServer server(fixture());
+    HttpClient a(server.port()), b(server.port());
+    a.initialize();
+    b.initialize();
+    CHECK(a.session_id.size() == 32);
+    for (char ch : a.session_id) CHECK((ch >= 0x21 && ch <= 0x7e));
+    CHECK(a.session_id != b.session_id);
+    const HttpResult list = a.post(rpc(1, "tools/list"));
+    CHECK(list.status == 200);
+    CHECK(list.content_type.rfind("application/json", 0) == 0);
+    CHECK(list.messages.at(0)["result"]["tools"].size() > 10);
+  }
+
+  TEST_CASE("missing, unknown and deleted sessions get 400 and 404") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    CHECK(c.post(rpc(1, "tools/list")).status == 400);  // no session header
+    c.session_id = "0123456789abcdef0123456789abcdef";
+    CHECK(c.post(rpc(2, "tools/list")).status == 404);
+    c.initialize();
+    CHECK(c.del().status == 200);
+    CHECK(c.post(rpc(3, "tools/list")).status == 404);
+    CHECK(c.get({}, 1s).status == 404);
+    CHECK(c.del().status == 404);
+    c.session_id.clear();
+    CHECK(c.del().status == 400);
+  }
+
+  TEST_CASE("initialize again on a live session is refused") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    const HttpResult again = c.post(rpc(1, "initialize", initialize_params()));
+    CHECK(again.status == 400);
+    CHECK(error_code(again) == -32600);
+  }
+
+  TEST_CASE("the MCP-Protocol-Version header takes any supported version and refuses others") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    for (const char* v : {"2025-11-25", "2025-06-18", "2025-03-26"}) {
+      CAPTURE(v);
+      CHECK(c.post(rpc(1, "ping"), {{"MCP-Protocol-Version", v}}).status == 200);
+    }
+    const HttpResult bad = c.post(rpc(2, "ping"), {{"MCP-Protocol-Version", "1900-01-01"}});
+    CHECK(bad.status == 400);
+    CHECK(bad.body.find("Unsupported protocol version") != std::string::npos);
+    CHECK(c.post(rpc(3, "ping"), {{"MCP-Protocol-Version", ""}}).status ==
+          200);  // absent: 2025-03-26
+  }
+
+  TEST_CASE("Host and Origin are both validated against DNS rebinding") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    const json init = rpc(1, "initialize", initialize_params());
+    CHECK(c.post(init, {{"Host", "evil.example.com"}}).status == 403);
+    CHECK(c.post(init, {{"Origin", "http://evil.example.com"}}).status == 403);
+    CHECK(c.post(init, {{"Host", "evil.example.com:80"}, {"Origin", "http://evil.example.com"}})
+              .status == 403);
+    CHECK(c.post(init, {{"Origin", "null"}}).status == 403);
+    CHECK(c.post(init, {{"Host", "localhost:" + std::to_string(server.port())},
+                        {"Origin", "http://localhost:5173"}})
+              .status == 200);
+    CHECK(c.post(init, {{"Host", "[::1]:1"}}).status == 200);
+  }
+
+  TEST_CASE("wrong methods, media types and bodies get 405, 406, 415, 400 and 413") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    httplib::Client raw("127.0.0.1", server.port());
+    auto put = raw.Put("/mcp", "{}", "application/json");
+    REQUIRE(put);
+    CHECK(put->status == 405);
+    CHECK(put->get_header_value("Allow") == "GET, POST, DELETE");
+    CHECK(c.post(rpc(1, "ping"), {{"Accept", "application/json"}}).status == 406);
+    CHECK(c.post(rpc(1, "ping"), {{"Accept", "text/event-stream"}}).status == 406);
+    CHECK(c.post(rpc(1, "ping"), {{"Content-Type", "text/plain"}}).status == 415);
+    CHECK(c.get({{"Accept", "application/json"}}, 1s).status == 406);
+    const HttpResult parse = c.post(std::string("{nope"));
+    CHECK(parse.status == 400);
+    CHECK(error_code(parse) == -32700);
+    const HttpResult batch = c.post(json::array({rpc(2, "ping")}));
+    CHECK(batch.status == 400);
+    CHECK(error_code(batch) == -32600);
+    const HttpResult huge = c.post(std::string(size_t(5) << 20, ' '));
+    CHECK(huge.status == 413);
+    // The session keeps serving.
+    CHECK(c.request("ping")["result"] == json::object());
+  }
+
+  TEST_CASE("notifications and responses get 202; unknown methods and tools get JSON-RPC errors") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    CHECK(c.post(json{{"jsonrpc", "2.0"}, {"method", "notifications/roots/list_changed"}}).status ==
+          202);
+    CHECK(c.post(json{{"jsonrpc", "2.0"}, {"id", 77}, {"result", json::object()}}).status == 202);
+    CHECK(c.request("no/such")["error"]["code"] == -32601);
+    CHECK(c.request("tools/call", {{"name", "nope"}})["error"]["code"] == -32602);
+  }
+
+  TEST_CASE(
+      "a tool's progress and logs stream as SSE on the POST response, after a priming event") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    c.request("logging/setLevel", {{"level", "debug"}});
+    const HttpResult r =
+        c.post(rpc(5, "tools/call",
+                   {{"name", "test_tool_with_progress"}, {"_meta", {{"progressToken", "tok"}}}}));
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "text/event-stream");
+    CHECK(r.has_retry);
+    REQUIRE(r.event_ids.size() == 5);
+    CHECK(r.event_ids[0] != r.event_ids[1]);  // priming event, then one id per message
+    REQUIRE(r.messages.size() == 4);
+    for (int i = 0; i < 3; ++i) {
+      CHECK(r.messages[i]["method"] == "notifications/progress");
+      CHECK(r.messages[i]["params"]["progressToken"] == "tok");
+    }
+    CHECK(r.messages[3]["id"] == 5);
+    const HttpResult logs = c.post(rpc(6, "tools/call", {{"name", "test_tool_with_logging"}}));
+    REQUIRE(logs.messages.size() == 4);
+    CHECK(logs.messages[0]["method"] == "notifications/message");
+  }
+
+  TEST_CASE("a request cancelled over HTTP ends its stream without a response") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    HttpResult slow;
+    std::thread caller([&] {
+      HttpClient same = c;
+      slow = same.post(
+          rpc(9, "tools/call",
+              {{"name", "test_slow"}, {"arguments", {{"steps", 1000}, {"step_ms", 20}}}}));
+    });
+    std::this_thread::sleep_for(300ms);
+    CHECK(c.request("ping")["result"] == json::object());  // served meanwhile
+    const HttpResult cancel = c.post(json{
+        {"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 9}}}});
+    CHECK(cancel.status == 202);
+    caller.join();
+    CHECK(slow.status == 200);
+    for (const json& m : slow.messages) CHECK_FALSE(m.contains("result"));
+    CHECK(c.request("ping")["result"] == json::object());
+  }
+
+  TEST_CASE("the standalone GET stream carries resource updates; a second GET gets 409") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    c.request("resources/subscribe", {{"uri", "test://watched-resource"}});
+    std::atomic<bool> listening{false};
+    HttpResult stream;
+    std::thread reader([&] {
+      HttpClient same = c;
+      stream = same.get({}, 10s, [&](const HttpResult& r) {
+        listening = true;
+        for (const json& m : r.messages) {
+          if (m.value("method", "") == "notifications/resources/updated") return true;
+        }
+        return false;
+      });
+    });
+    REQUIRE(wait_until([&] { return listening.load(); }));  // the priming event arrived
+    CHECK(c.get({}, 500ms).status == 409);
+    c.request("tools/call", {{"name", "test_touch_resource"},
+                             {"arguments", {{"uri", "test://watched-resource"}}}});
+    reader.join();
+    CHECK(stream.status == 200);
+    REQUIRE_FALSE(stream.messages.empty());
+    CHECK(stream.messages.back()["params"]["uri"] == "test://watched-resource");
+  }
+
+  TEST_CASE("a bearer token is required when configured, and never echoed") {
+    HttpServer server(fixture({"--auth-token", "t0ps3cret"}));
+    HttpClient c(server.port());
+    const json init = rpc(1, "initialize", initialize_params());
+    const HttpResult none = c.post(init);
+    CHECK(none.status == 401);
+    CHECK(none.headers.count("WWW-Authenticate") == 1);
+    const HttpResult wrong = c.post(init, {{"Authorization", "Bearer t0ps3cre"}});
+    CHECK(wrong.status == 401);
+    CHECK(wrong.body.find("t0ps3cre") == std::string::npos);
+    CHECK(c.post(init, {{"Authorization", "Bearer t0ps3cret"}}).status == 200);
+    CHECK(server.log().find("t0ps3cret") == std::string::npos);
+  }
+
+  TEST_CASE("para-mcp-server takes its token from PARA_MCP_AUTH_TOKEN and never logs it") {
+    TempDir repo;
+    HttpServer server(
+        {built_binary("para-mcp-server"), "--repo", repo.path(), "--log-level", "debug"},
+        {"PARA_MCP_AUTH_TOKEN=env-s3cret-token"});
+    HttpClient c(server.port());
+    const json init = rpc(1, "initialize", initialize_params());
+    CHECK(c.post(init).status == 401);
+    CHECK(c.post(init, {{"Authorization", "Bearer env-s3cret-token"}}).status == 200);
+    CHECK(server.log().find("env-s3cret-token") == std::string::npos);
+  }
+
+  TEST_CASE("idle sessions expire and then get 404") {
+    HttpServer server(fixture({"--idle-timeout", "1"}));
+    HttpClient c(server.port());
+    c.initialize();
+    CHECK(c.request("ping")["result"] == json::object());
+    // Any request counts as activity, so wait without touching the session.
+    std::this_thread::sleep_for(2500ms);
+    CHECK(c.post(rpc(1, "ping")).status == 404);
+  }
+
+  TEST_CASE("the number of sessions is capped: idle ones are evicted, busy ones refuse newcomers") {
+    HttpServer server(fixture({"--max-sessions", "2"}));
+    HttpClient first(server.port()), second(server.port()), third(server.port());
+    first.initialize();
+    second.initialize();
+    third.initialize();  // evicts the least recently used idle session: first
+    CHECK(first.post(rpc(1, "ping")).status == 404);
+    CHECK(second.post(rpc(2, "ping")).status == 200);
+    // With both remaining sessions busy (a GET stream each), a newcomer gets 503.
+    std::atomic<int> open{0};
+    auto hold = [&](HttpClient& who) {
+      HttpClient same = who;
+      same.get({}, 3s, [&](const HttpResult&) {
+        ++open;
+        return false;
+      });
+    };
+    std::thread h2([&] { hold(second); }), h3([&] { hold(third); });
+    REQUIRE(wait_until([&] { return open.load() >= 2; }));
+    HttpClient fourth(server.port());
+    const HttpResult refused = fourth.post(rpc(3, "initialize", initialize_params()));
+    CHECK(refused.status == 503);
+    h2.join();
+    h3.join();
+  }
+
+  TEST_CASE("wrong argument types for every field of every tool are isError results over HTTP") {
+    HttpServer server(fixture());
+    HttpClient c(server.port());
+    c.initialize();
+    CHECK(check_wrong_argument_types(
+              [&](const std::string& m, const json& p) { return c.request(m, p); }) >= 30);
+
+    TempDir repo;
+    HttpServer para({built_binary("para-mcp-server"), "--repo", repo.path()});
+    HttpClient p(para.port());
+    p.initialize();
+    check_wrong_argument_types(
+        [&](const std::string& m, const json& params) { return p.request(m, params); });
+  }
+}
+
+}  // namespace para::test
