@@ -20,6 +20,7 @@
 #include "mcp/server.h"
 #include "mcp/stdio_transport.h"
 #include "mcp/tools/para_tools.h"
+#include "session/supervisor.h"
 
 #ifndef PARA_VERSION
 #define PARA_VERSION "0.0.0"
@@ -144,6 +145,11 @@ int serve(const Flags& flags, int protocol_fd) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
+  // Sessions started through MCP are supervised by a detached copy of this
+  // binary (session/supervisor.h); it never speaks JSON-RPC.
+  if (argc > 1 && std::string(argv[1]) == para::session::kSuperviseCommand) {
+    return para::session::supervisor_main({argv + 2, argv + argc});
+  }
   Flags flags;
   if (const char* token = std::getenv("PARA_MCP_AUTH_TOKEN"); token != nullptr)
     flags.auth_token = token;

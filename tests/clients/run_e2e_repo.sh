@@ -16,7 +16,16 @@ trap 'rm -rf "$work"' EXIT
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=para-test GIT_AUTHOR_EMAIL=test@para.invalid
 export GIT_COMMITTER_NAME=para-test GIT_COMMITTER_EMAIL=test@para.invalid
-mkdir -p "$HOME" "$work/repo"
+mkdir -p "$HOME/.config/para" "$work/repo"
+# The SDK's stdio transport passes only a few variables (HOME, PATH, ...) to
+# the server, so the commit identity lives in the isolated ~/.gitconfig.
+printf '[user]\n\tname = para-test\n\temail = test@para.invalid\n' >"$HOME/.gitconfig"
+# The agent para starts: a script that writes into its worktree (harmless
+# for servers without para's tools).
+mkdir -p "$HOME/agents"
+cp "$here/e2e_agent.sh" "$HOME/agents/e2e_agent.sh"
+printf '[agent]\ncommand = ["%s", "{prompt_file}"]\n' "$HOME/agents/e2e_agent.sh" \
+  >"$HOME/.config/para/config.toml"
 git -C "$work/repo" init -q -b main
 echo "# e2e" >"$work/repo/README.md"
 git -C "$work/repo" add README.md
