@@ -95,23 +95,31 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   if (has_worktree) {
     Result<GitTarget> wt = worktree_target(repo, *s);
     if (!wt) return fail(wt.error());
-    if (repo.config.auto_stage) {
-      if (auto r = git_ok(*wt, {"add", "--all"}); !r) return fail(r.error());
-    }
-    Result<Completed> staged = git_run(*wt, {"diff", "--cached", "--quiet"});
-    if (!staged) return fail(staged.error());
-    if (staged->exit_code == 1) {
-      // -F - and verbatim: the message reaches git byte for byte.
-      GitOptions opts{.stdin_data = rq.message};
-      if (auto r = git_ok(
-              *wt, {"commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"}, opts);
-          !r) {
-        return fail(r.error());
+    // One scan of the tree decides; the common case (nothing left to
+    // commit) then costs nothing more.
+    Result<std::vector<StatusEntry>> changes = git_status(*wt);
+    if (!changes) return fail(changes.error());
+    if (!changes->empty()) {
+      if (repo.config.auto_stage) {
+        if (auto r = git_ok(*wt, {"add", "--all"}); !r) return fail(r.error());
       }
-      committed = true;
+      Result<Completed> staged = git_run(*wt, {"diff", "--cached", "--quiet"});
+      if (!staged) return fail(staged.error());
+      if (staged->exit_code == 1) {
+        // -F - and verbatim: the message reaches git byte for byte.
+        GitOptions opts{.stdin_data = rq.message};
+        if (auto r = git_ok(
+                *wt, {"commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"}, opts);
+            !r) {
+          return fail(r.error());
+        }
+        committed = true;
+      }
+      if (!repo.config.auto_stage) {
+        Result<std::vector<std::string>> left = uncommitted_changes(repo, *s);
+        dirty_after = left && !left->empty();
+      }
     }
-    Result<std::vector<std::string>> left = uncommitted_changes(repo, *s);
-    dirty_after = left && !left->empty();
   }
   Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s->branch);
   if (!tip) return fail(tip.error());

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "core/fs.h"
+
 namespace para::session {
 namespace {
 
@@ -141,17 +143,29 @@ Result<RepoLocation> git_discover(const std::string& dir) {
 }
 
 Result<std::optional<std::string>> git_current_branch(const GitTarget& where) {
-  Result<Completed> head = git_run(where, {"rev-parse", "--verify", "-q", "HEAD"});
+  // One call, three answers: "refs/heads/<b>" on a branch, "HEAD" when
+  // detached, a failure when HEAD names no commit yet.
+  Result<Completed> head =
+      git_run(where, {"rev-parse", "--verify", "-q", "--symbolic-full-name", "HEAD"});
   if (!head) return fail(head.error());
   if (!head->ok()) {
     return fail(Errc::conflict,
                 "the repository has no commits yet; make a first commit "
                 "(git commit --allow-empty -m init) and try again");
   }
-  Result<Completed> sym = git_run(where, {"symbolic-ref", "-q", "--short", "HEAD"});
-  if (!sym) return fail(sym.error());
-  if (!sym->ok()) return std::optional<std::string>();
-  return std::optional<std::string>(first_line_trimmed(sym->out));
+  const std::string ref = first_line_trimmed(head->out);
+  if (ref.rfind("refs/heads/", 0) != 0) return std::optional<std::string>();
+  return std::optional<std::string>(ref.substr(11));
+}
+
+bool git_branch_exists(const std::string& common_dir, const std::string& branch) {
+  // The files git keeps refs in (no git process: this runs on every start).
+  const std::string ref = "refs/heads/" + branch;
+  if (path_exists(common_dir + "/" + ref)) return true;
+  Result<std::string> packed = read_file(common_dir + "/packed-refs", size_t(256) << 20);
+  if (!packed) return false;
+  const std::string needle = " " + ref + "\n";
+  return packed->find(needle) != std::string::npos;
 }
 
 Result<std::optional<std::string>> git_resolve(const GitTarget& where, const std::string& ref) {

@@ -63,6 +63,10 @@ Result<RepoLocation> git_discover(const std::string& dir);
 /// Errors: conflict when the repository has no commits yet.
 Result<std::optional<std::string>> git_current_branch(const GitTarget& where);
 
+/// Whether a local branch exists, from git's ref files (loose ref or
+/// packed-refs) without running git.
+bool git_branch_exists(const std::string& common_dir, const std::string& branch);
+
 /// The commit a ref points to, or nullopt if it does not exist.
 Result<std::optional<std::string>> git_resolve(const GitTarget& where, const std::string& ref);
 

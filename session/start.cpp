@@ -156,9 +156,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
                 "the worktree path " + repo.worktree_path(name) +
                     " already exists but no session owns it; run para clean, or pick another name");
   }
-  Result<std::optional<std::string>> existing = git_resolve(repo.main(), "refs/heads/" + branch);
-  if (!existing) return fail(existing.error());
-  if (*existing) {
+  if (git_branch_exists(repo.common_dir, branch)) {
     return fail(Errc::already_exists,
                 "the branch " + branch +
                     " already exists (from an earlier session?). Pick another "
@@ -213,7 +211,10 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     }
   }
   if (auto r = write_session_files(repo, s); !r) return fail(rollback(r.error()));
-  if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
+  if (s.worktree_git_dir) {
+    // Recorded now: the supervisor reads it. (Starting -> Active below.)
+    if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
+  }
   if (*setup) {
     if (progress.report) progress.report(0, std::nullopt, "running setup script " + **setup);
     if (auto r = run_setup_script(repo, s, **setup); !r) return fail(rollback(r.error()));

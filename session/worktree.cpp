@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/fs.h"
 #include "session/agent.h"
@@ -44,15 +45,19 @@ Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch
     // concurrent starts only serialise on git's bookkeeping.
     Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
     if (!lock) return fail(lock.error());
-    // A registration left by a crash would make git refuse the path.
-    (void)git_run(repo.main(), {"worktree", "prune"});
     std::vector<std::string> args = {"worktree", "add", "--quiet", "--no-checkout"};
     if (new_branch) {
       args.insert(args.end(), {"-b", state.branch, state.worktree_path, base});
     } else {
       args.insert(args.end(), {state.worktree_path, state.branch});
     }
-    if (auto r = git_ok(repo.main(), args); !r) return fail(r.error());
+    Result<void> added = git_ok(repo.main(), args);
+    if (!added && added.error().message.find("already registered") != std::string::npos) {
+      // A registration a crash left for this path: prune it and try again.
+      (void)git_run(repo.main(), {"worktree", "prune"});
+      added = git_ok(repo.main(), args);
+    }
+    if (!added) return fail(added.error());
   }
   std::optional<std::string> admin = repo.worktree_admin_dir(state.worktree_path);
   if (!admin) {
@@ -76,10 +81,10 @@ Result<void> remove_worktree(const Repo& repo, const std::string& path) {
       if (ec) return fail(Errc::io, "cannot remove " + path + ": " + ec.message());
     }
   }
+  // git removes the admin directory itself; a crash half-way may not have.
   if (std::optional<std::string> admin = repo.worktree_admin_dir(path)) {
     fs::remove_all(*admin, ec);
   }
-  (void)git_run(repo.main(), {"worktree", "prune"});
   return {};
 }
 
@@ -92,8 +97,12 @@ Result<void> write_session_files(const Repo& repo, const SessionState& state) {
     fs::create_symlink(state.name + "/status.json", link, ec);
     if (ec) return fail(Errc::io, "cannot create " + link + ": " + ec.message());
   }
-  return write_file_atomic(state.worktree_path + "/CLAUDE.local.md",
-                           agent_instructions(state.name));
+  // Instructions, regenerated on every start and resume: no need to fsync.
+  const std::string path = state.worktree_path + "/CLAUDE.local.md";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << agent_instructions(state.name);
+  if (!out.flush()) return fail(Errc::io, "cannot write " + path);
+  return {};
 }
 
 Result<std::vector<std::string>> uncommitted_changes(const Repo& repo, const SessionState& state) {
