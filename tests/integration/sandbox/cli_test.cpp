@@ -78,13 +78,23 @@ TEST_SUITE("sandbox/cli") {
     CHECK(c.exit_code == 2);
   }
 
-  TEST_CASE("standard-proxied without a proxy fails closed" * doctest::skip(no_bwrap())) {
+  TEST_CASE("standard-proxied without the relay fails closed" * doctest::skip(no_bwrap())) {
     SandboxHost h;
+    std::vector<std::string> env = h.env;
+    set_env(env, "PARA_RELAY_BIN", h.home + "/no-such-relay");
     Completed c =
-        para({"sandbox", "run", "--profile", "standard-proxied", "--", "true"}, h.env, h.repo);
+        para({"sandbox", "run", "--profile", "standard-proxied", "--", "true"}, env, h.repo);
     CHECK(c.exit_code == 1);
-    CHECK((c.err.find("para-relay") != std::string::npos ||
-           c.err.find("proxy") != std::string::npos));
+    CHECK(c.err.find("para-relay") != std::string::npos);
+    // --allowed-domains without the proxy would silently mean nothing.
+    c = para({"sandbox", "run", "--allowed-domains", "example.com", "--", "true"}, h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.find("standard-proxied") != std::string::npos);
+    c = para({"sandbox", "run", "--profile", "standard-proxied", "--allowed-domains", "*.com", "--",
+              "true"},
+             h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.find("*.com") != std::string::npos);
   }
 
   TEST_CASE("explain's policy is what the probes observe" * doctest::skip(no_bwrap())) {
