@@ -17,7 +17,11 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -81,18 +85,51 @@ Result<void> check_resolve(const std::string& entry) {
   return {};
 }
 
-// A private runtime directory T for one run, removed with everything in it
-// when the run ends (declare it before the proxy that listens inside it).
-struct RuntimeDir {
-  std::string path;
-  explicit RuntimeDir(const std::string& kind)
-      : path(user_runtime_root() + "/" + kind + "-" + random_hex(6)) {}
+// A private runtime directory T for one run, <tmp>/para-<uid>/<kind>-<hex>,
+// removed with everything in it when the run ends (declare it before the
+// proxy that listens inside it). <tmp>/para-<uid> must be ours and closed
+// to others: in a shared /tmp another user could have made it first.
+class RuntimeDir {
+ public:
+  explicit RuntimeDir(const std::string& kind) {
+    root_ = user_runtime_root();
+    // Room for "/<kind>-<12 hex>/proxy.sock" in sun_path (108 bytes).
+    if (root_.size() + kind.size() + 25 > 100) root_ = "/tmp/para-" + std::to_string(::getuid());
+    path_ = root_ + "/" + kind + "-" + random_hex(6);
+  }
   ~RuntimeDir() {
+    if (!created_) return;
     std::error_code ec;
-    std::filesystem::remove_all(path, ec);
+    std::filesystem::remove_all(path_, ec);
   }
   RuntimeDir(const RuntimeDir&) = delete;
   RuntimeDir& operator=(const RuntimeDir&) = delete;
+
+  /// Errors: io; denied when <tmp>/para-<uid> belongs to someone else or
+  /// others may write to it.
+  Result<void> create() {
+    if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) {
+      return fail(Errc::io, "cannot create " + root_ + ": " + std::strerror(errno), errno);
+    }
+    struct stat st;
+    if (::lstat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
+        (st.st_mode & 022) != 0) {
+      return fail(Errc::denied, root_ +
+                                    " is not a private directory of this user (another user may "
+                                    "have created it); remove it, or set TMPDIR to a private "
+                                    "directory");
+    }
+    if (::mkdir(path_.c_str(), 0700) != 0) {
+      return fail(Errc::io, "cannot create " + path_ + ": " + std::strerror(errno), errno);
+    }
+    created_ = true;
+    return {};
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string root_, path_;
+  bool created_ = false;
 };
 
 // What a command sandboxes: the policy inputs and, when there is one, the
@@ -112,13 +149,19 @@ struct Target {
 Result<Target> target_for_dir(const std::string& dir, const std::optional<std::string>& runtime) {
   Result<sb::DirectoryLayout> layout = sb::detect_layout(dir);
   if (!layout) return fail(layout.error());
-  Result<ses::Repo> repo = ses::open_repo(dir);
-  if (!repo) return fail(repo.error());
+  // The repository from the layout (one git call fewer than open_repo: this
+  // runs before every sandboxed command).
+  ses::Repo repo;
+  repo.root = layout->repo_root;
+  repo.common_dir = layout->git_common_dir;
+  Result<ses::Config> config = ses::load_config(repo.root);
+  if (!config) return fail(config.error());
+  repo.config = std::move(*config);
   Target t;
   t.cwd = real(dir);
   if (!layout->session.empty()) {
-    if (Result<ses::SessionState> st = ses::read_session(*repo, layout->session); st) {
-      t.inputs = ses::policy_inputs(*repo, *st, current_environment());
+    if (Result<ses::SessionState> st = ses::read_session(repo, layout->session); st) {
+      t.inputs = ses::policy_inputs(repo, *st, current_environment());
       t.session = std::move(*st);
     }
   }
@@ -136,13 +179,13 @@ Result<Target> target_for_dir(const std::string& dir, const std::optional<std::s
             ? user_runtime_root() + "/run-XXXXXXXXXXXX"
             : sb::default_runtime_dir(tmp_root(), ::getuid(), layout->repo_root, layout->session);
     in.home = real(home_directory());
-    in.profile = repo->config.sandbox.profile;
+    in.profile = repo.config.sandbox.profile;
     in.environment = current_environment();
-    ses::apply_config(repo->config, in);
+    ses::apply_config(repo.config, in);
   }
   if (runtime) in.runtime_dir = *runtime;
   in.proxy_socket = in.runtime_dir + "/proxy.sock";
-  t.repo = std::move(*repo);
+  t.repo = std::move(repo);
   return t;
 }
 
@@ -234,8 +277,9 @@ int run_sandbox(const Args& args) {
     if (auto ok = check_resolve(r); !ok) return usage_error(ok.error().message, json);
   }
   const sb::ForegroundSignals signals;  // before the proxy's thread starts
-  const RuntimeDir runtime("run");
-  Result<Target> target = target_for_dir(std::filesystem::current_path().string(), runtime.path);
+  RuntimeDir runtime("run");
+  if (auto r = runtime.create(); !r) return report_error(r.error(), json);
+  Result<Target> target = target_for_dir(std::filesystem::current_path().string(), runtime.path());
   if (!target) return report_error(target.error(), json);
   apply_flags(args, target->inputs);
   Result<sb::Policy> policy = sb::build_policy(target->inputs);
@@ -383,9 +427,10 @@ int run_shell(const Args& args) {
   const std::string name = *args.positional(0);
   if (auto ok = sb::validate_session_name(name); !ok) return usage_error(ok.error().message, false);
   const sb::ForegroundSignals signals;  // before the proxy's thread starts
-  const RuntimeDir runtime("shell");
+  RuntimeDir runtime("shell");
+  if (auto r = runtime.create(); !r) return report_error(r.error());
   std::vector<std::string> env = current_environment();
-  Result<Target> target = target_for_session(name, runtime.path, env);
+  Result<Target> target = target_for_session(name, runtime.path(), env);
   if (!target) return report_error(target.error());
   const ses::SessionState& st = *target->session;
   const ses::Repo& repo = *target->repo;
