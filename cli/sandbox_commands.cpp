@@ -10,9 +10,11 @@
 // logs its decisions to stderr or --log FILE; `shell` logs to the session's
 // network log, like the session's own proxy.
 //
-// Each run gets its own T, so its TMPDIR and its private copy of the
-// session branch are its own: a shell next to a running agent never resets
-// the agent's copy, and the branch comes back compare-and-swap.
+// Each run gets its own T for the proxy's socket. Its TMPDIR and private
+// copy of the session branch live there too, unless the session's agent is
+// running in its sandbox: then the run shares the agent's T (never resetting
+// the agent's branch copy), so that both see and extend the same branch.
+// Either way the branch comes back compare-and-swap when the run ends.
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -41,6 +43,7 @@
 #include "session/sandboxing.h"
 #include "session/session_proxy.h"
 #include "session/store.h"
+#include "session/supervisor.h"
 
 namespace para::cli {
 namespace {
@@ -228,13 +231,37 @@ std::vector<std::string> entry_texts(const std::vector<proxy::Policy::Entry>& en
   return out;
 }
 
+// When the session's agent is running in its sandbox, the run uses the
+// agent's runtime directory for TMPDIR and the branch copy (the proxy socket
+// stays the run's own). Returns whether it does.
+bool share_agent_runtime(Target& t) {
+  if (!t.session || !t.repo) return false;
+  const ses::SessionState& st = *t.session;
+  if (!st.sandbox_enabled || st.agent.state != "running" || !ses::supervisor_running(st)) {
+    return false;
+  }
+  t.inputs.runtime_dir = st.runtime_dir.value_or(t.repo->runtime_dir(st.name));
+  return true;
+}
+
+// prepare_host, except that a branch copy shared with a running agent is
+// left as it is (prepare_host would reset it to the repository's value).
+Result<void> prepare(sb::Policy& policy, bool shared) {
+  if (!shared) return sb::prepare_host(policy);
+  std::optional<sb::SessionGit> git = std::move(policy.git);
+  policy.git.reset();
+  Result<void> r = sb::prepare_host(policy);
+  policy.git = std::move(git);
+  return r;
+}
+
 // Launches the sandbox in the foreground (a pty of its own when stdin and
 // stdout are terminals), waits, copies the session branch back. Returns the
 // exit status.
 Result<sb::ForegroundExit> run_sandboxed(sb::Policy& policy,
                                          const std::vector<std::string>& command,
-                                         const sb::ForegroundSignals& signals) {
-  if (auto r = sb::prepare_host(policy); !r) return fail(r.error());
+                                         const sb::ForegroundSignals& signals, bool shared) {
+  if (auto r = prepare(policy, shared); !r) return fail(r.error());
   const bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
   std::optional<sb::Pty> pty;
   if (interactive) {
@@ -281,6 +308,7 @@ int run_sandbox(const Args& args) {
   if (auto r = runtime.create(); !r) return report_error(r.error(), json);
   Result<Target> target = target_for_dir(std::filesystem::current_path().string(), runtime.path());
   if (!target) return report_error(target.error(), json);
+  const bool shared = share_agent_runtime(*target);
   apply_flags(args, target->inputs);
   Result<sb::Policy> policy = sb::build_policy(target->inputs);
   if (!policy) return report_error(policy.error(), json);
@@ -302,7 +330,7 @@ int run_sandbox(const Args& args) {
             std::string(sb::network_mode_name(policy->network)) + ")",
         json);
   }
-  Result<sb::ForegroundExit> done = run_sandboxed(*policy, args.rest(), signals);
+  Result<sb::ForegroundExit> done = run_sandboxed(*policy, args.rest(), signals, shared);
   proxy.reset();
   if (!done) return report_error(done.error(), json);
   if (json) {
@@ -463,6 +491,7 @@ int run_shell(const Args& args) {
   if (!sandboxed) return run_unsandboxed(command, env, st.worktree_path);
 
   target->inputs.environment = env;
+  const bool shared = share_agent_runtime(*target);
   Result<sb::Policy> policy = sb::build_policy(target->inputs);
   if (!policy) return report_error(policy.error());
   std::unique_ptr<ses::SessionProxy> proxy;
@@ -474,7 +503,7 @@ int run_shell(const Args& args) {
     if (!started) return report_error(started.error());
     proxy = std::move(*started);
   }
-  Result<sb::ForegroundExit> done = run_sandboxed(*policy, command, signals);
+  Result<sb::ForegroundExit> done = run_sandboxed(*policy, command, signals, shared);
   proxy.reset();
   if (!done) return report_error(done.error());
   return exit_code_of(*done);

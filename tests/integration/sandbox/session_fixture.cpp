@@ -17,8 +17,13 @@ void write_user_config(const ParaRepo& r, const std::string& agent, const std::s
 
 bool agent_done(const ParaRepo& r, const std::string& name) {
   const nlohmann::json s = session_state(r, name);
-  return s.is_object() && s.contains("agent") && s["agent"].value("state", "") != "running" &&
-         s["agent"].value("state", "") != "starting";
+  if (!s.is_object() || !s.contains("agent")) return false;
+  const nlohmann::json& a = s["agent"];
+  const std::string state = a.value("state", "");
+  if (state == "running" || state == "starting") return false;
+  // The supervisor records the exit, then exits itself; resume waits for that.
+  return !(a.contains("supervisor_pid") && a["supervisor_pid"].is_number() &&
+           pid_alive(a["supervisor_pid"].get<int>()));
 }
 
 std::string session_log(const ParaRepo& r, const std::string& name) {

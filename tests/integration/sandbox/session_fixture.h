@@ -17,7 +17,7 @@ namespace para::test {
 /// for allowed.test and denied.test, then `more` (TOML) verbatim.
 void write_user_config(const ParaRepo& r, const std::string& agent, const std::string& more = "");
 
-/// Whether the session's agent is no longer running.
+/// Whether the session's agent and its supervisor are gone.
 bool agent_done(const ParaRepo& r, const std::string& name);
 
 /// The session's agent output (its .log file).

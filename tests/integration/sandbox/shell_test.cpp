@@ -124,6 +124,31 @@ TEST_SUITE("sandbox/shell") {
     CHECK(r.para({"shell", "../evil", "--", "true"}).exit_code == 2);
   }
 
+  TEST_CASE("a shell beside a running agent sees the agent's commits, and the branch keeps both" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    write_user_config(
+        r, r.script("slow.sh",
+                    "#!/bin/sh\n"
+                    "echo a > a.txt && git add a.txt && git commit -qm agent-1 && echo AGENT-1\n"
+                    "i=0; while [ ! -f shell-was-here ] && [ $i -lt 600 ]; do sleep 0.05; "
+                    "i=$((i+1)); done\n"
+                    "echo b > b.txt && git add b.txt && git commit -qm agent-2 && echo AGENT-2\n"));
+    REQUIRE(r.para({"start", "both", "--sandbox", "-p", "work"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return session_log(r, "both").find("AGENT-1") != std::string::npos; },
+                       std::chrono::seconds(20)));
+    Completed c = r.para({"shell", "both", "--", "sh", "-c",
+                          "git log -1 --format=%s; echo s > s.txt && git add s.txt && "
+                          "git commit -qm shell-1 && touch shell-was-here"});
+    CAPTURE(c.err);
+    CHECK(c.exit_code == 0);
+    CHECK(c.out == "agent-1\n");  // the agent's commit, not yet copied to the repository
+    REQUIRE(wait_until([&] { return agent_done(r, "both"); }, std::chrono::seconds(30)));
+    CHECK(session_log(r, "both").find("AGENT-2") != std::string::npos);
+    CHECK(r.repo().git_out({"log", "--format=%s", "para/both"}) ==
+          "agent-2\nshell-1\nagent-1\ninitial commit");
+  }
+
   TEST_CASE("explain SESSION shows the stored settings, and a shell in the session observes them" *
             doctest::skip(no_bwrap())) {
     ParaRepo r;
