@@ -24,6 +24,21 @@ std::string expand_home(const std::string& path) {
 
 }  // namespace
 
+void apply_config(const Config& c, sandbox::PolicyInputs& in) {
+  in.proxy_port = c.proxy.port;
+  in.allowed_domains = c.sandbox.allowed_domains;
+  if (c.sandbox.deny_read || !c.sandbox.deny_read_extra.empty()) {
+    std::vector<std::string> deny =
+        c.sandbox.deny_read ? *c.sandbox.deny_read : sandbox::default_deny_read();
+    for (const std::string& p : c.sandbox.deny_read_extra) deny.push_back(p);
+    for (std::string& p : deny) p = expand_home(p);
+    in.deny_read = deny;
+  }
+  in.extra_writable = c.sandbox.extra_writable;
+  if (Result<std::string> para = sibling_program("para"); para) in.para_bin = *para;
+  if (Result<std::string> relay = sibling_program("para-relay"); relay) in.relay_bin = *relay;
+}
+
 sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& s,
                                     const std::vector<std::string>& environment) {
   const Config& c = repo.config;
@@ -39,19 +54,8 @@ sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& s,
   in.home = real(home_directory());
   in.profile = s.sandbox_profile.value_or("standard");
   in.proxy_socket = in.runtime_dir + "/proxy.sock";
-  in.proxy_port = c.proxy.port;
-  in.allowed_domains = c.sandbox.allowed_domains;
+  apply_config(c, in);
   for (const std::string& d : s.allowed_domains) in.allowed_domains.push_back(d);
-  if (c.sandbox.deny_read || !c.sandbox.deny_read_extra.empty()) {
-    std::vector<std::string> deny =
-        c.sandbox.deny_read ? *c.sandbox.deny_read : sandbox::default_deny_read();
-    for (const std::string& p : c.sandbox.deny_read_extra) deny.push_back(p);
-    for (std::string& p : deny) p = expand_home(p);
-    in.deny_read = deny;
-  }
-  in.extra_writable = c.sandbox.extra_writable;
-  if (Result<std::string> para = sibling_program("para"); para) in.para_bin = *para;
-  if (Result<std::string> relay = sibling_program("para-relay"); relay) in.relay_bin = *relay;
   in.environment = environment;
   return in;
 }

@@ -14,6 +14,12 @@
 
 namespace para::session {
 
+/// The inputs that come from the config alone: deny_read (the project's
+/// additions and "~/" expanded), extra_writable, the proxy port, the
+/// configured allowed domains, and the para and para-relay binaries.
+/// `para sandbox run` outside sessions uses it too.
+void apply_config(const Config& config, sandbox::PolicyInputs& inputs);
+
 /// The sandbox inputs of a session. `environment` is the agent's.
 sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& state,
                                     const std::vector<std::string>& environment);

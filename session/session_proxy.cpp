@@ -5,15 +5,19 @@
 
 namespace para::session {
 
-Result<std::shared_ptr<const proxy::Policy>> session_proxy_policy(const Repo& repo,
-                                                                  const SessionState& state) {
-  const Config& c = repo.config;
+proxy::PolicyConfig config_proxy_policy(const Config& c) {
   proxy::PolicyConfig pc;
   pc.allowed = c.sandbox.allowed_domains;
-  for (const std::string& d : state.allowed_domains) pc.allowed.push_back(d);
   pc.denied = c.sandbox.denied_domains;
   pc.allow_local_destinations = c.sandbox.allow_local_destinations;
   pc.pins = c.proxy.resolve;
+  return pc;
+}
+
+Result<std::shared_ptr<const proxy::Policy>> session_proxy_policy(const Repo& repo,
+                                                                  const SessionState& state) {
+  proxy::PolicyConfig pc = config_proxy_policy(repo.config);
+  for (const std::string& d : state.allowed_domains) pc.allowed.push_back(d);
   Result<std::shared_ptr<const proxy::Policy>> policy = proxy::build_policy(pc);
   if (!policy) {
     return fail(Errc::invalid_argument,
@@ -30,19 +34,27 @@ Result<std::unique_ptr<SessionProxy>> SessionProxy::start(const Repo& repo,
   Result<std::shared_ptr<const proxy::Policy>> policy = session_proxy_policy(repo, state);
   if (!policy) return fail(policy.error());
   const std::string runtime = state.runtime_dir.value_or(repo.runtime_dir(state.name));
+  return serve(state.name, runtime + "/proxy.sock", *policy, repo.network_log_path(state.name),
+               repo.config.proxy);
+}
+
+Result<std::unique_ptr<SessionProxy>> SessionProxy::serve(
+    const std::string& session, const std::string& socket_path,
+    std::shared_ptr<const proxy::Policy> policy, const std::string& log_path,
+    const ProxyConfig& limits) {
+  const std::string runtime = socket_path.substr(0, socket_path.rfind('/'));
   if (auto r = make_dirs(runtime, 0700); !r) return fail(r.error());
-  const ProxyConfig& pc = repo.config.proxy;
   proxy::ServerOptions options;
-  options.max_connections = static_cast<size_t>(pc.max_connections);
-  options.idle_timeout = std::chrono::seconds(pc.idle_timeout_seconds);
-  options.head_timeout = std::chrono::seconds(pc.head_timeout_seconds);
+  options.max_connections = static_cast<size_t>(limits.max_connections);
+  options.idle_timeout = std::chrono::seconds(limits.idle_timeout_seconds);
+  options.head_timeout = std::chrono::seconds(limits.head_timeout_seconds);
   std::unique_ptr<SessionProxy> sp(new SessionProxy());
   sp->server_ = std::make_unique<proxy::Server>(options);
   Result<std::string> bound =
-      sp->server_->listen(proxy::ListenerOptions{.session = state.name,
-                                                 .endpoint = "unix:" + runtime + "/proxy.sock",
-                                                 .policy = *policy,
-                                                 .log_path = repo.network_log_path(state.name)});
+      sp->server_->listen(proxy::ListenerOptions{.session = session,
+                                                 .endpoint = "unix:" + socket_path,
+                                                 .policy = std::move(policy),
+                                                 .log_path = log_path});
   if (!bound) return fail(bound.error());
   sp->endpoint_ = *bound;
   proxy::Server* server = sp->server_.get();

@@ -18,6 +18,11 @@
 
 namespace para::session {
 
+/// The proxy policy's inputs from the config alone: sandbox.allowed_domains,
+/// denied_domains, allow_local_destinations and the proxy.resolve pins
+/// (para's essential domains are added by proxy::build_policy).
+proxy::PolicyConfig config_proxy_policy(const Config& config);
+
 /// The proxy policy of a session. Errors: invalid_argument naming the bad
 /// domain entry (and where it came from).
 Result<std::shared_ptr<const proxy::Policy>> session_proxy_policy(const Repo& repo,
@@ -28,6 +33,15 @@ class SessionProxy {
   /// Binds the session's socket and starts serving on a new thread.
   /// Errors: invalid_argument (policy), io (bind).
   static Result<std::unique_ptr<SessionProxy>> start(const Repo& repo, const SessionState& state);
+  /// The same for any policy: one listener on the Unix socket `socket_path`
+  /// (its directory is created 0700), decisions named `session` and logged
+  /// to `log_path` (empty = stderr), limits from `limits`. Used by `para
+  /// sandbox run`. Errors: io (bind).
+  static Result<std::unique_ptr<SessionProxy>> serve(const std::string& session,
+                                                     const std::string& socket_path,
+                                                     std::shared_ptr<const proxy::Policy> policy,
+                                                     const std::string& log_path,
+                                                     const ProxyConfig& limits);
   /// Stops serving and joins the thread.
   ~SessionProxy();
   const std::string& endpoint() const { return endpoint_; }

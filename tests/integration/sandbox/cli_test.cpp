@@ -1,5 +1,6 @@
 // para sandbox run / explain, driven through the built para binary.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,12 @@ Completed para(const std::vector<std::string>& args, const std::vector<std::stri
   std::vector<std::string> argv = {built_binary("para")};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_cmd(argv, env, cwd);
+}
+
+std::vector<std::string> entries_of(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().string());
+  return out;
 }
 
 }  // namespace
@@ -65,6 +72,20 @@ TEST_SUITE("sandbox/cli") {
     CHECK(c.err.find("fail_open") != std::string::npos);
   }
 
+  TEST_CASE("a runtime directory others can write to is refused" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    TempDir tmp("para-shared-tmp");
+    const std::string root = tmp / ("para-" + std::to_string(::getuid()));
+    std::filesystem::create_directories(root);
+    std::filesystem::permissions(root, std::filesystem::perms::all);  // 0777, as if planted
+    std::vector<std::string> env = h.env;
+    set_env(env, "TMPDIR", tmp.path());
+    Completed c = para({"sandbox", "run", "--", "true"}, env, h.repo);
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find(root + " is not a private directory") != std::string::npos);
+    CHECK(entries_of(root).empty());
+  }
+
   TEST_CASE("bad flags are usage errors that name the choices") {
     SandboxHost h;
     Completed c = para({"sandbox", "run", "--profile", "bogus", "--", "true"}, h.env, h.repo);
@@ -78,13 +99,23 @@ TEST_SUITE("sandbox/cli") {
     CHECK(c.exit_code == 2);
   }
 
-  TEST_CASE("standard-proxied without a proxy fails closed" * doctest::skip(no_bwrap())) {
+  TEST_CASE("standard-proxied without the relay fails closed" * doctest::skip(no_bwrap())) {
     SandboxHost h;
+    std::vector<std::string> env = h.env;
+    set_env(env, "PARA_RELAY_BIN", h.home + "/no-such-relay");
     Completed c =
-        para({"sandbox", "run", "--profile", "standard-proxied", "--", "true"}, h.env, h.repo);
+        para({"sandbox", "run", "--profile", "standard-proxied", "--", "true"}, env, h.repo);
     CHECK(c.exit_code == 1);
-    CHECK((c.err.find("para-relay") != std::string::npos ||
-           c.err.find("proxy") != std::string::npos));
+    CHECK(c.err.find("para-relay") != std::string::npos);
+    // --allowed-domains without the proxy would silently mean nothing.
+    c = para({"sandbox", "run", "--allowed-domains", "example.com", "--", "true"}, h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.find("standard-proxied") != std::string::npos);
+    c = para({"sandbox", "run", "--profile", "standard-proxied", "--allowed-domains", "*.com", "--",
+              "true"},
+             h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.find("*.com") != std::string::npos);
   }
 
   TEST_CASE("explain's policy is what the probes observe" * doctest::skip(no_bwrap())) {

@@ -375,31 +375,16 @@ TEST_SUITE("sandbox/escape") {
 
   TEST_CASE("an empty network namespace reaches nothing on the host" * doctest::skip(no_bwrap())) {
     SandboxHost h;
-    LoopbackServer tcp4(LoopbackServer::Kind::tcp, "127.0.0.1");
-    LoopbackServer tcp6(LoopbackServer::Kind::tcp, "::1");
-    LoopbackServer udp4(LoopbackServer::Kind::udp, "127.0.0.1");
-    LoopbackServer udp6(LoopbackServer::Kind::udp, "::1");
-    LoopbackServer dns(LoopbackServer::Kind::udp, "127.0.0.1");
-    struct Target {
-      const char* what;
-      std::vector<std::string> probe;
-      const LoopbackServer& server;
-    };
-    const std::vector<Target> targets = {
-        {"TCP over IPv4", {"tcp", "127.0.0.1", std::to_string(tcp4.port())}, tcp4},
-        {"TCP over IPv6", {"tcp", "::1", std::to_string(tcp6.port())}, tcp6},
-        {"UDP over IPv4", {"udp", "127.0.0.1", std::to_string(udp4.port())}, udp4},
-        {"UDP over IPv6", {"udp", "::1", std::to_string(udp6.port())}, udp6},
-        {"a DNS query", {"dns", "127.0.0.1", std::to_string(dns.port())}, dns},
-    };
-    for (const Target& t : targets) REQUIRE_MESSAGE(host_probe_allowed(t.probe), t.what);
+    const LoopbackTargets servers;
+    const std::vector<LoopbackTargets::Target> targets = servers.all();
+    for (const auto& t : targets) REQUIRE_MESSAGE(host_probe_allowed(t.probe), t.what);
     const sb::Policy offline = h.policy("standard", true, sb::NetworkMode::none);
     const sb::Policy open = h.policy("standard");
-    for (const Target& t : targets) {
+    for (const auto& t : targets) {
       CAPTURE(t.what);
-      const int before = t.server.hits();
+      const int before = t.server->hits();
       CHECK_FALSE(probe_allowed(offline, t.probe));
-      CHECK(t.server.hits() == before);
+      CHECK(t.server->hits() == before);
       CHECK(probe_allowed(open, t.probe));  // the standard profile shares the host network
     }
     CHECK_FALSE(probe_allowed(offline, {"icmp", "127.0.0.1"}));

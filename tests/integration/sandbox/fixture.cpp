@@ -236,6 +236,20 @@ void LoopbackServer::serve() {
   }
 }
 
+std::vector<LoopbackTargets::Target> LoopbackTargets::all() const {
+  return {
+      {"tcp4", "TCP over IPv4", {"tcp", "127.0.0.1", std::to_string(tcp4.port())}, &tcp4},
+      {"tcp6", "TCP over IPv6", {"tcp", "::1", std::to_string(tcp6.port())}, &tcp6},
+      {"udp4", "UDP over IPv4", {"udp", "127.0.0.1", std::to_string(udp4.port())}, &udp4},
+      {"udp6", "UDP over IPv6", {"udp", "::1", std::to_string(udp6.port())}, &udp6},
+      {"dns", "a DNS query", {"dns", "127.0.0.1", std::to_string(dns.port())}, &dns},
+  };
+}
+
+int LoopbackTargets::hits() const {
+  return tcp4.hits() + tcp6.hits() + udp4.hits() + udp6.hits() + dns.hits();
+}
+
 std::vector<pid_t> host_processes_with(const std::string& marker) {
   std::vector<pid_t> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {

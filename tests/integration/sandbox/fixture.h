@@ -79,6 +79,27 @@ class LoopbackServer {
   std::thread thread_;
 };
 
+/// The host-loopback servers a network-isolated sandbox must not reach:
+/// TCP and UDP over IPv4 and IPv6, and a DNS server (UDP on 127.0.0.1),
+/// each with the probe arguments that try it.
+struct LoopbackTargets {
+  LoopbackServer tcp4{LoopbackServer::Kind::tcp, "127.0.0.1"};
+  LoopbackServer tcp6{LoopbackServer::Kind::tcp, "::1"};
+  LoopbackServer udp4{LoopbackServer::Kind::udp, "127.0.0.1"};
+  LoopbackServer udp6{LoopbackServer::Kind::udp, "::1"};
+  LoopbackServer dns{LoopbackServer::Kind::udp, "127.0.0.1"};
+
+  struct Target {
+    std::string name;  // "tcp4", ...
+    std::string what;  // "TCP over IPv4", ...
+    std::vector<std::string> probe;
+    const LoopbackServer* server;
+  };
+  std::vector<Target> all() const;
+  /// Hits of every server together.
+  int hits() const;
+};
+
 /// The host processes whose command line contains marker.
 std::vector<pid_t> host_processes_with(const std::string& marker);
 

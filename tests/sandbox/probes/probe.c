@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static int allowed(const char* what) {
@@ -207,6 +209,87 @@ static int do_icmp(const char* host) {
   return allowed(host);
 }
 
+/* "\r" and "\n" in an argument become CR and LF (argv cannot carry a
+ * trailing newline through a shell's command substitution). */
+static size_t unescape(const char* in, char* out, size_t cap) {
+  size_t n = 0;
+  for (; *in && n + 1 < cap; ++in) {
+    if (in[0] == '\\' && (in[1] == 'r' || in[1] == 'n')) {
+      out[n++] = in[1] == 'r' ? '\r' : '\n';
+      ++in;
+    } else {
+      out[n++] = *in;
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
+/* Reads what arrives within timeout_ms (until the peer closes or the
+ * buffer is full); returns the byte count. */
+static size_t read_for(int fd, char* buf, size_t cap, int timeout_ms) {
+  size_t n = 0;
+  struct pollfd p = {fd, POLLIN, 0};
+  while (n + 1 < cap && poll(&p, 1, timeout_ms) == 1) {
+    ssize_t r = read(fd, buf + n, cap - 1 - n);
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (memmem(buf, n, "\r\n\r\n", 4) != NULL && timeout_ms > 200) timeout_ms = 200;
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+/* An HTTP proxy client: CONNECT target through 127.0.0.1:port; with a
+ * payload, sends it through the tunnel and waits for an answer. ALLOWED
+ * means the proxy answered 200 and (with a payload) the far end replied. */
+static int do_proxy_connect(const char* port, const char* target, const char* payload) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)atoi(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (fd < 0 || connect(fd, (struct sockaddr*)&a, sizeof a) != 0) return blocked("proxy");
+  char req[1024];
+  int len = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
+  if (write(fd, req, (size_t)len) != len) return blocked("write");
+  char buf[4096];
+  read_for(fd, buf, sizeof buf, 5000);
+  int status = 0;
+  sscanf(buf, "HTTP/1.%*d %d", &status);
+  printf("STATUS %d\n", status);
+  if (status != 200) {
+    close(fd);
+    errno = EACCES;
+    return blocked(target);
+  }
+  if (payload != NULL) {
+    char bytes[1024];
+    size_t n = unescape(payload, bytes, sizeof bytes);
+    if (write(fd, bytes, n) != (ssize_t)n || read_for(fd, buf, sizeof buf, 3000) == 0) {
+      close(fd);
+      errno = ECONNRESET;
+      return blocked(target);
+    }
+    printf("PEER %.60s\n", buf);
+  }
+  close(fd);
+  return allowed(target);
+}
+
+/* Terminal injection: pushes text into the input queue of the terminal on
+ * stdin, as if typed (TIOCSTI). Works only on the caller's controlling
+ * terminal; the test checks where the bytes went. */
+static int do_inject(const char* text) {
+  char bytes[1024];
+  size_t n = unescape(text, bytes, sizeof bytes);
+  for (size_t i = 0; i < n; ++i) {
+    if (ioctl(STDIN_FILENO, TIOCSTI, &bytes[i]) != 0) return blocked("TIOCSTI");
+  }
+  return allowed("TIOCSTI");
+}
+
 /* Whether any process whose command line contains marker is visible. */
 static int do_find_process(const char* marker) {
   DIR* d = opendir("/proc");
@@ -290,6 +373,10 @@ int main(int argc, char** argv) {
   if (strcmp(cmd, "udp") == 0 && a && b) return do_udp(a, atoi(b), 0);
   if (strcmp(cmd, "dns") == 0 && a && b) return do_udp(a, atoi(b), 1);
   if (strcmp(cmd, "icmp") == 0 && a) return do_icmp(a);
+  if (strcmp(cmd, "proxy-connect") == 0 && a && b) {
+    return do_proxy_connect(a, b, argc > 4 ? argv[4] : NULL);
+  }
+  if (strcmp(cmd, "inject") == 0 && a) return do_inject(a);
   if (strcmp(cmd, "tiocsti") == 0) {
     /* Terminal injection: push a character into the controlling terminal. */
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
