@@ -28,6 +28,7 @@ struct Command {
 
 // One function per command family; each returns its rows of the table.
 std::vector<Command> session_commands();  // start, finish, cancel, list, ...
+std::vector<Command> docker_commands();   // docker build-image, docker pull, docker info
 
 /// The whole table, in --help order.
 const std::vector<Command>& all_commands();
