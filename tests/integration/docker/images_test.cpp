@@ -138,13 +138,6 @@ TEST_SUITE("docker/images") {
           std::string::npos);
     CHECK(id.error().message.find("para docker pull " + image) != std::string::npos);
   }
-
-  TEST_CASE("image references get docker's default tag") {
-    CHECK(normalize_image_reference("busybox") == "busybox:latest");
-    CHECK(normalize_image_reference("127.0.0.1:5000/team/img") == "127.0.0.1:5000/team/img:latest");
-    CHECK(normalize_image_reference("img:1.2") == "img:1.2");
-    CHECK(normalize_image_reference("img@sha256:abcd") == "img@sha256:abcd");
-  }
 }
 
 }  // namespace para::docker
