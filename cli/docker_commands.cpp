@@ -123,7 +123,15 @@ int build_image(const Args& args) {
       with_progress<docker::BuildResult>([&](const docker::ProgressFn& progress) {
         return docker::build_image(*client, options, progress);
       });
-  if (!built) return report_error(built.error(), args.json());
+  if (!built) {
+    Error e = built.error();
+    if (e.code == Errc::not_found && !args.positional(0)) {
+      e.message +=
+          " (para's default image: para docker build-image examples/agent-image "
+          "--add-file /bin/busybox:busybox)";
+    }
+    return report_error(e, args.json());
+  }
   if (args.json()) {
     print_json({{"image_id", built->image_id}, {"tag", built->tag}});
   } else {

@@ -222,6 +222,14 @@ int compare_api_versions(std::string_view a, std::string_view b) {
   return pa < pb ? -1 : (pb < pa ? 1 : 0);
 }
 
+Result<std::string> json_text(const nlohmann::json& value, const std::string& what) {
+  try {
+    return value.dump();
+  } catch (const nlohmann::json::type_error&) {
+    return fail(Errc::invalid_argument, what + ": a value is not valid UTF-8 text");
+  }
+}
+
 std::string url_encode(std::string_view value) {
   return percent_encode(value, "");
 }
@@ -355,6 +363,8 @@ Result<HttpResponse> Client::send(const HttpRequest& request,
             url_encode(request.query[i].second);
   }
   const std::string what = request.method + " " + request.path;
+  // The path only: query values can hold build arguments, bodies hold secrets.
+  log::debug("docker") << what;
 
   httplib::Request req;
   req.method = request.method;

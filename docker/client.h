@@ -27,6 +27,8 @@
 // text built from a response is passed through redact() with the request's
 // secrets.
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -129,6 +131,10 @@ class Client {
   std::string api_version_;
   std::string daemon_api_version_;
 };
+
+/// value.dump(), or invalid_argument "<what>: ... not valid UTF-8" when a
+/// string in it is not UTF-8 (nlohmann would throw). Never includes the text.
+Result<std::string> json_text(const nlohmann::json& value, const std::string& what);
 
 /// Percent-encodes a query value (everything but unreserved characters).
 std::string url_encode(std::string_view value);

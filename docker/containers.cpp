@@ -58,7 +58,9 @@ Result<std::string> create_container(const Client& client, const ContainerSpec& 
   req.method = "POST";
   req.path = "/containers/create";
   if (!spec.name.empty()) req.query = {{"name", spec.name}};
-  req.body = body->dump();
+  Result<std::string> text = json_text(*body, "create container " + spec.name);
+  if (!text) return fail(text.error());
+  req.body = std::move(*text);
   req.secrets = secret_values(spec);
   const std::string what = "create container " + (spec.name.empty() ? spec.image : spec.name);
   Result<HttpResponse> r = client.call(req);
@@ -201,8 +203,11 @@ Result<std::vector<ContainerSummary>> list_containers(
   HttpRequest req;
   req.path = "/containers/json";
   req.query = {{"all", "1"}};
-  if (!label_filter.empty())
-    req.query.emplace_back("filters", json{{"label", label_filter}}.dump());
+  if (!label_filter.empty()) {
+    Result<std::string> filters = json_text(json{{"label", label_filter}}, "list containers");
+    if (!filters) return fail(filters.error());
+    req.query.emplace_back("filters", std::move(*filters));
+  }
   Result<HttpResponse> r = client.call_ok(req, "list containers");
   if (!r) return fail(r.error());
   Result<json> j = parse_json(*r, "list containers");
@@ -325,7 +330,9 @@ Result<int> exec(const Client& client, const std::string& id, const ExecSpec& sp
   HttpRequest create;
   create.method = "POST";
   create.path = "/containers/" + id + "/exec";
-  create.body = body.dump();
+  Result<std::string> body_text = json_text(body, what);
+  if (!body_text) return fail(body_text.error());
+  create.body = std::move(*body_text);
   create.secrets = secrets;
   Result<HttpResponse> created = client.call_ok(create, what);
   if (!created) return fail(created.error());

@@ -181,9 +181,12 @@ Result<BuildResult> build_image(const Client& client, const BuildOptions& option
   req.path = "/build";
   req.query = {{"dockerfile", options.dockerfile}, {"rm", "1"}, {"forcerm", "1"}, {"version", "1"}};
   if (!options.tag.empty()) req.query.emplace_back("t", options.tag);
-  if (!options.labels.empty()) req.query.emplace_back("labels", json(options.labels).dump());
-  if (!options.build_args.empty()) {
-    req.query.emplace_back("buildargs", json(options.build_args).dump());
+  for (const auto& [name, values] :
+       {std::pair{"labels", &options.labels}, std::pair{"buildargs", &options.build_args}}) {
+    if (values->empty()) continue;
+    Result<std::string> text = json_text(json(*values), "image build " + options.tag);
+    if (!text) return fail(text.error());
+    req.query.emplace_back(name, std::move(*text));
   }
   if (options.no_cache) req.query.emplace_back("nocache", "1");
   req.content_type = "application/x-tar";

@@ -31,6 +31,13 @@ bool absolute(std::string_view path) {
   return !path.empty() && path[0] == '/';
 }
 
+// Text fields: no NUL (C strings on the daemon's side) and UTF-8 (JSON).
+Result<void> check_text(std::string_view value, const std::string& field) {
+  if (has_nul(value)) return fail(Errc::invalid_argument, field + " contains a NUL byte");
+  if (!valid_utf8(value)) return fail(Errc::invalid_argument, field + " is not valid UTF-8 text");
+  return {};
+}
+
 Result<void> check_env_name(const std::string& key, const char* field) {
   if (key.empty() || key.find('=') != std::string::npos || has_nul(key)) {
     return fail(Errc::invalid_argument,
@@ -39,7 +46,51 @@ Result<void> check_env_name(const std::string& key, const char* field) {
   return {};
 }
 
+// Every string of the spec is checked for NUL and UTF-8 before anything
+// else, so that the JSON body can always be written.
+Result<void> check_all_text(const ContainerSpec& spec) {
+  std::vector<std::pair<std::string_view, std::string>> fields = {
+      {spec.name, "the container name"},
+      {spec.image, "the image name"},
+      {spec.working_dir, "the working directory"},
+      {spec.user, "the user"},
+      {spec.network_mode, "the network mode"}};
+  for (const std::string& a : spec.cmd) fields.emplace_back(a, "an argument of cmd");
+  if (spec.entrypoint) {
+    for (const std::string& a : *spec.entrypoint) fields.emplace_back(a, "an entrypoint argument");
+  }
+  for (const auto& [k, v] : spec.env) {
+    fields.emplace_back(k, "an env name");
+    fields.emplace_back(v, "the value of env " + (valid_utf8(k) ? k : std::string("?")));
+  }
+  for (const auto& [k, v] : spec.secret_env) {
+    fields.emplace_back(k, "a forwarded variable name");
+    fields.emplace_back(
+        v, "the value of forwarded variable " + (valid_utf8(k) ? k : std::string("?")));
+  }
+  for (const auto& [k, v] : spec.labels) {
+    fields.emplace_back(k, "a label name");
+    fields.emplace_back(v, "a label value");
+  }
+  for (const Mount& m : spec.mounts) {
+    fields.emplace_back(m.source, "a mount source");
+    fields.emplace_back(m.target, "a mount target");
+  }
+  for (const auto& [k, v] : spec.tmpfs) {
+    fields.emplace_back(k, "a tmpfs path");
+    fields.emplace_back(v, "tmpfs options");
+  }
+  for (const auto* list : {&spec.cap_add, &spec.cap_drop, &spec.security_opt}) {
+    for (const std::string& v : *list) fields.emplace_back(v, "a capability or security option");
+  }
+  for (const auto& [value, field] : fields) {
+    if (Result<void> r = check_text(value, field); !r) return r;
+  }
+  return {};
+}
+
 Result<void> check_spec(const ContainerSpec& spec) {
+  if (Result<void> r = check_all_text(spec); !r) return r;
   if (!spec.name.empty() && !valid_container_name(spec.name)) {
     return fail(Errc::invalid_argument,
                 "container name '" + spec.name +
@@ -116,6 +167,43 @@ json mount_json(const Mount& m) {
 
 bool valid_container_name(std::string_view name) {
   return valid_object_name(name);
+}
+
+bool valid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > text.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and code points beyond Unicode are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
 }
 
 void harden(ContainerSpec& spec) {

@@ -68,7 +68,8 @@ void harden(ContainerSpec& spec);
 
 /// The JSON body of POST /containers/create (the name goes in the query).
 /// Errors: invalid_argument naming the bad field (a relative mount path, an
-/// env name with '=', a key in both env and secret_env, an empty image...).
+/// env name with '=', a key in both env and secret_env, an empty image, text
+/// that is not UTF-8...). Messages name fields and keys, never env values.
 Result<nlohmann::json> create_body(const ContainerSpec& spec);
 
 /// The values to redact from anything that could echo this spec's body.
@@ -77,6 +78,9 @@ std::vector<std::string> secret_values(const ContainerSpec& spec);
 /// A description that is safe to log or store in a state file: everything
 /// except environment values (secret_env and env are listed by name only).
 nlohmann::json describe(const ContainerSpec& spec);
+
+/// Whether text is well-formed UTF-8 (JSON, and so the Engine API, carries nothing else).
+bool valid_utf8(std::string_view text);
 
 /// Whether a name is acceptable to the daemon as a container name.
 bool valid_container_name(std::string_view name);

@@ -87,9 +87,13 @@ class Writer {
 
   Result<void> walk(const std::string& root, const std::string& rel) {
     const std::string path = rel.empty() ? root : root + "/" + rel;
-    DIR* d = ::opendir(path.c_str());
+    // O_NOFOLLOW: a directory swapped for a symlink after lstat is not followed.
+    const int dir_fd =
+        ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (rel.empty() ? 0 : O_NOFOLLOW));
+    DIR* d = dir_fd < 0 ? nullptr : ::fdopendir(dir_fd);
     if (d == nullptr) {
       const int err = errno;
+      if (dir_fd >= 0) ::close(dir_fd);
       return fail(err == ENOENT ? Errc::not_found : Errc::io,
                   "cannot read directory " + path + ": " + errno_text(err), err);
     }

@@ -17,7 +17,6 @@
 
 #include <sys/types.h>
 
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -31,18 +30,6 @@
 #include "docker/client.h"
 #include "docker/spec.h"
 #include "tests/support/support.h"
-
-// REQUIRE(result) failures print the error's message instead of {?}.
-namespace doctest {
-template <class T>
-struct StringMaker<para::Result<T>> {
-  static String convert(const para::Result<T>& r) {
-    if (r.has_value()) return "ok";
-    return ("error(" + std::string(para::errc_name(r.error().code)) + "): " + r.error().message)
-        .c_str();
-  }
-};
-}  // namespace doctest
 
 namespace para::docker::test {
 

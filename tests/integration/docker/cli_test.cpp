@@ -18,6 +18,7 @@
 #include "core/process.h"
 #include "docker/images.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 #include "tests/support/support.h"
 
 namespace para::docker {

@@ -12,6 +12,7 @@
 
 #include "core/fd.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 #include "tests/support/support.h"
 
 namespace para::docker {

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "docker/images.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 #include "tests/support/support.h"
 
 namespace para::docker {
@@ -160,6 +161,12 @@ TEST_SUITE("docker/containers") {
     CHECK(*missing == 126);
     CHECK((runtime.out + runtime.err).find("/no/such/program") != std::string::npos);
 
+    // Arguments JSON cannot carry are refused before anything is sent.
+    Result<int> latin1 = exec(client, *id, {.cmd = {"echo", "caf\xe9"}}, Output().fn());
+    REQUIRE_FALSE(latin1);
+    CHECK(latin1.error().code == Errc::invalid_argument);
+    CHECK(latin1.error().message.find("not valid UTF-8") != std::string::npos);
+
     REQUIRE(kill_container(client, *id));
     REQUIRE(wait_container(client, *id, 10s));
     Result<int> stopped = exec(client, *id, {.cmd = {"true"}}, Output().fn());
@@ -253,6 +260,10 @@ TEST_SUITE("docker/containers") {
     const std::string elsewhere =
         make("para-elsewhere-" + random_hex(3), {{kSessionLabel, "x"}, {kRepoLabel, other_repo}});
     REQUIRE(start_container(client, orphan));  // running orphans are removed too
+
+    Result<std::vector<ContainerSummary>> bad_repo = list_para_containers(client, "/tmp/caf\xe9");
+    REQUIRE_FALSE(bad_repo);
+    CHECK(bad_repo.error().code == Errc::invalid_argument);
 
     Result<std::vector<ContainerSummary>> mine = list_para_containers(client, repo);
     REQUIRE(mine);

@@ -7,6 +7,7 @@
 #include "core/fs.h"
 #include "docker/containers.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 #include "tests/support/support.h"
 
 namespace para::docker {

@@ -19,6 +19,7 @@
 #include "core/fd.h"
 #include "docker/containers.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 
 namespace para::docker {
 namespace {

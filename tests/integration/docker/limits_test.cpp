@@ -5,6 +5,7 @@
 #include "core/process.h"
 #include "docker/containers.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 
 namespace para::docker {
 namespace {

@@ -13,6 +13,7 @@
 #include "docker/containers.h"
 #include "docker/images.h"
 #include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
 
 namespace para::docker {
 namespace {

@@ -119,6 +119,28 @@ TEST_SUITE("docker/spec") {
     }
   }
 
+  TEST_CASE("text that JSON cannot carry is refused by field, never echoed") {
+    CHECK(valid_utf8("plain ascii"));
+    CHECK(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82"));
+    for (const char* bad : {"\xff", "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                            "\xf4\x90\x80\x80", "ok\x80"}) {
+      const std::string bad_text = bad;
+      CAPTURE(bad_text);
+      CHECK_FALSE(valid_utf8(bad));
+    }
+    ContainerSpec s = session_spec();
+    s.secret_env["GITHUB_TOKEN"] = "ghp_\xff\xfe-secret";
+    Result<nlohmann::json> body = create_body(s);
+    REQUIRE_FALSE(body);
+    CHECK(body.error().message ==
+          "the value of forwarded variable GITHUB_TOKEN is not valid UTF-8 text");
+    ContainerSpec p = session_spec();
+    p.cmd = {"agent", "-p", "r\xe9sum\xe9 in latin-1"};
+    Result<nlohmann::json> prompt = create_body(p);
+    REQUIRE_FALSE(prompt);
+    CHECK(prompt.error().message == "an argument of cmd is not valid UTF-8 text");
+  }
+
   TEST_CASE("memory sizes use docker's binary units") {
     struct Row {
       const char* text;
