@@ -138,13 +138,13 @@ Result<Args> parse_args(const CommandSpec& spec, const std::vector<std::string>&
     args.positionals_.push_back(w);
   }
   if (args.positionals_.size() < spec.min_positionals) {
-    return fail(Errc::invalid_argument, cmd + ": missing argument (usage: " + cmd + " " +
-                                            spec.positionals + ")");
+    return fail(Errc::invalid_argument,
+                cmd + ": missing argument (usage: " + cmd + " " + spec.positionals + ")");
   }
   if (args.positionals_.size() > spec.max_positionals) {
-    return fail(Errc::invalid_argument,
-                cmd + ": unexpected argument '" + args.positionals_[spec.max_positionals] +
-                    "' (usage: " + cmd + " " + spec.positionals + ")");
+    return fail(Errc::invalid_argument, cmd + ": unexpected argument '" +
+                                            args.positionals_[spec.max_positionals] +
+                                            "' (usage: " + cmd + " " + spec.positionals + ")");
   }
   return args;
 }
@@ -165,8 +165,10 @@ std::string help_text(const CommandSpec& spec) {
     left += o.short_name ? std::string("-") + o.short_name + ", " : std::string("    ");
     left += "--" + o.long_name;
     if (!o.value_name.empty()) left += " " + o.value_name;
-    if (left.size() < 32) left.resize(32, ' ');
-    else left += "\n" + std::string(32, ' ');
+    if (left.size() < 32)
+      left.resize(32, ' ');
+    else
+      left += "\n" + std::string(32, ' ');
     out << left << o.help << "\n";
   }
   out << "  -h, --help                    Print this help\n";

@@ -13,12 +13,12 @@
 namespace para::cli {
 
 struct Option {
-  std::string long_name;  // "prompt" for --prompt
-  char short_name = 0;    // 'p' for -p, 0 for none
-  std::string value_name; // empty: a flag without a value
+  std::string long_name;   // "prompt" for --prompt
+  char short_name = 0;     // 'p' for -p, 0 for none
+  std::string value_name;  // empty: a flag without a value
   std::string help;
-  bool repeatable = false;       // may be given more than once
-  bool comma_list = false;       // values are split on ',' (implies repeatable)
+  bool repeatable = false;  // may be given more than once
+  bool comma_list = false;  // values are split on ',' (implies repeatable)
   bool hidden = false;
 };
 
@@ -27,11 +27,11 @@ struct CommandSpec {
   std::string summary;            // one line for `para --help`
   std::string positionals;        // usage text: "MESSAGE [SESSION]"
   size_t min_positionals = 0;
-  size_t max_positionals = 0;     // SIZE_MAX for any number
+  size_t max_positionals = 0;  // SIZE_MAX for any number
   std::vector<Option> options;
-  bool passthrough = false;       // everything after "--" is kept verbatim
+  bool passthrough = false;  // everything after "--" is kept verbatim
   bool hidden = false;
-  std::string details;            // extra paragraphs for --help
+  std::string details;  // extra paragraphs for --help
 };
 
 class Args {

@@ -33,14 +33,17 @@ std::string top_help() {
     if (line.size() < 22) line.resize(22, ' ');
     out += line + c.spec.summary + "\n";
   }
-  out += "\nRun 'para <COMMAND> --help' for the options of a command.\n"
-         "Exit codes: 0 success, 1 the operation failed, 2 usage error.\n";
+  out +=
+      "\nRun 'para <COMMAND> --help' for the options of a command.\n"
+      "Exit codes: 0 success, 1 the operation failed, 2 usage error.\n";
   return out;
 }
 
 }  // namespace
 
-void print(const std::string& text) { write_all(STDOUT_FILENO, text); }
+void print(const std::string& text) {
+  write_all(STDOUT_FILENO, text);
+}
 
 void print_json(const nlohmann::json& value) {
   print(value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
@@ -57,7 +60,8 @@ int report_error(const Error& error, bool json) {
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> table = [] {
     std::vector<Command> all;
-    for (auto family : {session_commands, docker_commands}) {
+    for (auto family : {session_commands, sandbox_commands, proxy_commands, mcp_commands,
+                        docker_commands}) {
       for (Command& c : family()) all.push_back(std::move(c));
     }
     return all;

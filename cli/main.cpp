@@ -9,11 +9,15 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "session/supervisor.h"
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
   try {
     std::vector<std::string> words(argv + 1, argv + argc);
+    if (!words.empty() && words[0] == para::session::kSuperviseCommand) {
+      return para::session::supervisor_main({words.begin() + 1, words.end()});
+    }
     return para::cli::dispatch(words);
   } catch (const std::exception& e) {
     para::log::error("cli") << "unexpected error: " << e.what();

@@ -50,7 +50,8 @@ std::string compact_utc(SystemTime t) {
 
 std::optional<SystemTime> parse_rfc3339(const std::string& text) {
   int y, mo, d, h, mi, s, used = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) !=
+      6) {
     return std::nullopt;
   }
   std::optional<SystemTime> base = from_fields(y, mo, d, h, mi, s);

@@ -84,10 +84,24 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
 }
 
 Result<void> make_dirs(const std::string& path, mode_t mode) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return fail(Errc::io, "cannot create directory " + path + ": " + ec.message());
-  (void)mode;
+  // Component by component, so that every directory created gets `mode`
+  // (create_directories would use 0777 & ~umask).
+  std::string prefix;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    prefix = path.substr(0, end);
+    start = end + 1;
+    if (prefix.empty()) continue;
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return fail(Errc::io, "cannot create directory " + prefix + ": " + std::strerror(errno), errno);
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return fail(Errc::io, "cannot create directory " + path + ": a file is in the way");
+  }
   return {};
 }
 

@@ -109,12 +109,12 @@ class Validator {
   static void check_string(const json& schema, const std::string& s, const std::string& path,
                            std::vector<std::string>& errors) {
     const size_t length = utf8_length(s);
-    if (auto m = schema.find("minLength"); m != schema.end() && m->is_number_unsigned() &&
-                                           length < m->get<size_t>()) {
+    if (auto m = schema.find("minLength");
+        m != schema.end() && m->is_number_unsigned() && length < m->get<size_t>()) {
       errors.push_back(path + ": must be at least " + m->dump() + " characters long");
     }
-    if (auto m = schema.find("maxLength"); m != schema.end() && m->is_number_unsigned() &&
-                                           length > m->get<size_t>()) {
+    if (auto m = schema.find("maxLength");
+        m != schema.end() && m->is_number_unsigned() && length > m->get<size_t>()) {
       errors.push_back(path + ": must be at most " + m->dump() + " characters long");
     }
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
@@ -135,23 +135,28 @@ class Validator {
         errors.push_back(path + ": must be " + words + " " + m->dump());
       }
     };
-    bound("minimum", [&](double b) { return d < b; }, "at least");
-    bound("maximum", [&](double b) { return d > b; }, "at most");
-    bound("exclusiveMinimum", [&](double b) { return d <= b; }, "greater than");
-    bound("exclusiveMaximum", [&](double b) { return d >= b; }, "less than");
+    bound(
+        "minimum", [&](double b) { return d < b; }, "at least");
+    bound(
+        "maximum", [&](double b) { return d > b; }, "at most");
+    bound(
+        "exclusiveMinimum", [&](double b) { return d <= b; }, "greater than");
+    bound(
+        "exclusiveMaximum", [&](double b) { return d >= b; }, "less than");
   }
 
   void check_array(const json& schema, const json& value, const std::string& path,
                    std::vector<std::string>& errors, int depth) const {
-    if (auto m = schema.find("minItems"); m != schema.end() && m->is_number_unsigned() &&
-                                          value.size() < m->get<size_t>()) {
+    if (auto m = schema.find("minItems");
+        m != schema.end() && m->is_number_unsigned() && value.size() < m->get<size_t>()) {
       errors.push_back(path + ": must have at least " + m->dump() + " items");
     }
-    if (auto m = schema.find("maxItems"); m != schema.end() && m->is_number_unsigned() &&
-                                          value.size() > m->get<size_t>()) {
+    if (auto m = schema.find("maxItems");
+        m != schema.end() && m->is_number_unsigned() && value.size() > m->get<size_t>()) {
       errors.push_back(path + ": must have at most " + m->dump() + " items");
     }
-    if (auto u = schema.find("uniqueItems"); u != schema.end() && u->is_boolean() && u->get<bool>()) {
+    if (auto u = schema.find("uniqueItems");
+        u != schema.end() && u->is_boolean() && u->get<bool>()) {
       for (size_t i = 0; i < value.size(); ++i) {
         for (size_t j = i + 1; j < value.size(); ++j) {
           if (value[i] == value[j]) {
@@ -221,8 +226,8 @@ class Validator {
       }
       return matches;
     };
-    if (auto any = schema.find("anyOf"); any != schema.end() && any->is_array() &&
-                                         count_matches(*any) == 0) {
+    if (auto any = schema.find("anyOf");
+        any != schema.end() && any->is_array() && count_matches(*any) == 0) {
       errors.push_back(path + ": does not match any of the allowed forms");
     }
     if (auto one = schema.find("oneOf"); one != schema.end() && one->is_array()) {
@@ -246,16 +251,25 @@ class Validator {
 
 std::string json_type_name(const json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    case json::value_t::binary: return "binary";
-    case json::value_t::discarded: return "invalid";
+    case json::value_t::number_unsigned:
+      return "integer";
+    case json::value_t::number_float:
+      return "number";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::binary:
+      return "binary";
+    case json::value_t::discarded:
+      return "invalid";
   }
   return "unknown";
 }

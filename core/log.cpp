@@ -24,28 +24,43 @@ std::atomic<int>& threshold() {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    case Level::off: return "off";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    case Level::off:
+      return "off";
   }
   return "?";
 }
 
 }  // namespace
 
-Level level() { return static_cast<Level>(threshold().load(std::memory_order_relaxed)); }
+Level level() {
+  return static_cast<Level>(threshold().load(std::memory_order_relaxed));
+}
 
-void set_level(Level value) { threshold().store(static_cast<int>(value)); }
+void set_level(Level value) {
+  threshold().store(static_cast<int>(value));
+}
 
 bool parse_level(std::string_view text, Level* out) {
-  if (text == "debug") *out = Level::debug;
-  else if (text == "info") *out = Level::info;
-  else if (text == "warn" || text == "warning") *out = Level::warn;
-  else if (text == "error") *out = Level::error;
-  else if (text == "off") *out = Level::off;
-  else return false;
+  if (text == "debug")
+    *out = Level::debug;
+  else if (text == "info")
+    *out = Level::info;
+  else if (text == "warn" || text == "warning")
+    *out = Level::warn;
+  else if (text == "error")
+    *out = Level::error;
+  else if (text == "off")
+    *out = Level::off;
+  else
+    return false;
   return true;
 }
 

@@ -38,9 +38,17 @@ class Line {
   std::ostringstream out_;
 };
 
-inline Line debug(std::string_view tag) { return Line(Level::debug, tag); }
-inline Line info(std::string_view tag) { return Line(Level::info, tag); }
-inline Line warn(std::string_view tag) { return Line(Level::warn, tag); }
-inline Line error(std::string_view tag) { return Line(Level::error, tag); }
+inline Line debug(std::string_view tag) {
+  return Line(Level::debug, tag);
+}
+inline Line info(std::string_view tag) {
+  return Line(Level::info, tag);
+}
+inline Line warn(std::string_view tag) {
+  return Line(Level::warn, tag);
+}
+inline Line error(std::string_view tag) {
+  return Line(Level::error, tag);
+}
 
 }  // namespace para::log

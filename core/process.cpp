@@ -75,9 +75,9 @@ Result<std::string> resolve_program(const std::string& name) {
 
 // Common spawn: fills file actions and attributes, then posix_spawn.
 Result<pid_t> spawn_with(const std::vector<std::string>& argv,
-                         const std::optional<std::vector<std::string>>& env,
-                         const std::string& cwd, int in_fd, int out_fd, int err_fd,
-                         bool new_session, bool new_group, const std::vector<int>& keep_fds) {
+                         const std::optional<std::vector<std::string>>& env, const std::string& cwd,
+                         int in_fd, int out_fd, int err_fd, bool new_session, bool new_group,
+                         const std::vector<int>& keep_fds) {
   if (argv.empty()) return fail(Errc::invalid_argument, "empty argv");
   Result<std::string> program = resolve_program(argv[0]);
   if (!program) return fail(program.error());
@@ -277,7 +277,8 @@ void set_env(std::vector<std::string>& env, const std::string& key, const std::s
 
 void unset_env(std::vector<std::string>& env, const std::string& key) {
   const std::string prefix = key + "=";
-  std::erase_if(env, [&](const std::string& kv) { return kv.compare(0, prefix.size(), prefix) == 0; });
+  std::erase_if(env,
+                [&](const std::string& kv) { return kv.compare(0, prefix.size(), prefix) == 0; });
 }
 
 std::string self_executable() {
@@ -301,8 +302,8 @@ Result<std::string> sibling_program(const std::string& name) {
   const std::string dir = std::filesystem::path(self).parent_path().string();
   const std::string candidate = dir + "/" + name;
   if (is_executable_file(candidate)) return candidate;
-  return fail(Errc::not_found, name + " was not found beside " + self +
-                                   "; reinstall para or set " + env_name);
+  return fail(Errc::not_found,
+              name + " was not found beside " + self + "; reinstall para or set " + env_name);
 }
 
 }  // namespace para

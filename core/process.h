@@ -16,7 +16,7 @@
 namespace para {
 
 struct Command {
-  std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in PATH
+  std::vector<std::string> argv;                // argv[0]: a path, or a name looked up in PATH
   std::optional<std::vector<std::string>> env;  // full "K=V" list; nullopt = inherit
   std::string cwd;                              // empty = inherit
   std::optional<std::string> stdin_data;        // nullopt = /dev/null
@@ -40,12 +40,12 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   std::optional<std::vector<std::string>> env;  // nullopt = inherit
   std::string cwd;
-  int stdin_fd = -1;   // -1 = /dev/null
-  int stdout_fd = -1;  // -1 = /dev/null
-  int stderr_fd = -1;  // -1 = /dev/null
-  bool new_session = false;  // setsid(): detached from our terminal and group
-  bool new_group = true;     // its own process group (ignored with new_session)
-  std::vector<int> keep_fds; // extra fds passed through at the same number
+  int stdin_fd = -1;          // -1 = /dev/null
+  int stdout_fd = -1;         // -1 = /dev/null
+  int stderr_fd = -1;         // -1 = /dev/null
+  bool new_session = false;   // setsid(): detached from our terminal and group
+  bool new_group = true;      // its own process group (ignored with new_session)
+  std::vector<int> keep_fds;  // extra fds passed through at the same number
 };
 
 /// Starts a process and returns its pid without waiting. The caller reaps it

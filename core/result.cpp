@@ -4,16 +4,26 @@ namespace para {
 
 const char* errc_name(Errc code) {
   switch (code) {
-    case Errc::invalid_argument: return "invalid_argument";
-    case Errc::not_found: return "not_found";
-    case Errc::already_exists: return "already_exists";
-    case Errc::io: return "io";
-    case Errc::tool_failed: return "tool_failed";
-    case Errc::timeout: return "timeout";
-    case Errc::denied: return "denied";
-    case Errc::unavailable: return "unavailable";
-    case Errc::conflict: return "conflict";
-    case Errc::internal: return "internal";
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::already_exists:
+      return "already_exists";
+    case Errc::io:
+      return "io";
+    case Errc::tool_failed:
+      return "tool_failed";
+    case Errc::timeout:
+      return "timeout";
+    case Errc::denied:
+      return "denied";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::conflict:
+      return "conflict";
+    case Errc::internal:
+      return "internal";
   }
   return "internal";
 }

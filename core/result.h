@@ -41,15 +41,18 @@ struct Error {
 inline Error fail(Errc code, std::string message, int sys_errno = 0) {
   return Error{code, std::move(message), sys_errno};
 }
-inline Error fail(Error error) { return error; }  // propagate: return fail(r.error());
+inline Error fail(Error error) {
+  return error;
+}  // propagate: return fail(r.error());
 
 template <class T>
 class [[nodiscard]] Result {
  public:
   template <class U = T>
-    requires(!std::same_as<std::remove_cvref_t<U>, Error> &&
-             !std::same_as<std::remove_cvref_t<U>, Result> && std::constructible_from<T, U &&>)
-  Result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires(!std::same_as<std::remove_cvref_t<U>, Error> &&
+           !std::same_as<std::remove_cvref_t<U>, Result> && std::constructible_from<T, U&&>)
+      Result(U&& value)
+      : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}
 
   bool has_value() const { return v_.index() == 0; }

@@ -150,10 +150,10 @@ std::string trim(const std::string& s) {
 }
 
 bool bwrap_works() {
-  Result<Completed> r = run(Command{
-      .argv = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
-               "--die-with-parent", "--", "true"},
-      .timeout = std::chrono::seconds(10)});
+  Result<Completed> r =
+      run(Command{.argv = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                           "--unshare-all", "--die-with-parent", "--", "true"},
+                  .timeout = std::chrono::seconds(10)});
   return r && r->ok();
 }
 

@@ -6,8 +6,8 @@ namespace para {
 
 TEST_SUITE("core/clock") {
   TEST_CASE("rfc3339 round-trips with microseconds") {
-    const SystemTime t = std::chrono::system_clock::from_time_t(1795812186) +
-                         std::chrono::microseconds(123456);
+    const SystemTime t =
+        std::chrono::system_clock::from_time_t(1795812186) + std::chrono::microseconds(123456);
     const std::string text = rfc3339(t);
     CHECK(text == "2026-11-27T20:43:06.123456Z");
     REQUIRE(parse_rfc3339(text));

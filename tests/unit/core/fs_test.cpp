@@ -68,6 +68,19 @@ TEST_SUITE("core/fs") {
     ::close(ready[1]);
   }
 
+  TEST_CASE("make_dirs creates every missing directory with the given mode") {
+    test::TempDir dir;
+    REQUIRE(make_dirs(dir / "a/b/c", 0700));
+    for (const char* sub : {"a", "a/b", "a/b/c"}) {
+      CAPTURE(sub);
+      const auto perms = std::filesystem::status(dir / sub).permissions() & std::filesystem::perms::all;
+      CHECK(perms == std::filesystem::perms::owner_all);
+    }
+    CHECK(make_dirs(dir / "a/b/c", 0700).has_value());
+    test::write_text(dir / "file", "x");
+    CHECK_FALSE(make_dirs(dir / "file", 0700).has_value());
+  }
+
   TEST_CASE("random_hex gives distinct tokens of the asked length") {
     const std::string a = random_hex(16), b = random_hex(16);
     CHECK(a.size() == 32);

@@ -23,8 +23,12 @@ TEST_SUITE("core/json_schema") {
   })");
 
   TEST_CASE("a valid value has no errors") {
-    CHECK(validate_json(kSchema, json{{"name", "abc"}, {"count", 3}, {"tags", {"x", "y"}},
-                                      {"mode", "a"}, {"value", true}, {"ref", 443}})
+    CHECK(validate_json(kSchema, json{{"name", "abc"},
+                                      {"count", 3},
+                                      {"tags", {"x", "y"}},
+                                      {"mode", "a"},
+                                      {"value", true},
+                                      {"ref", 443}})
               .empty());
   }
 
@@ -40,7 +44,8 @@ TEST_SUITE("core/json_schema") {
         {json{{"name", "ABC"}}, "arguments.name: does not match the pattern ^[a-z]+$"},
         {json{{"name", "a"}, {"count", 11}}, "arguments.count: must be at most 10"},
         {json{{"name", "a"}, {"count", 1.5}}, "arguments.count: expected integer, got number"},
-        {json{{"name", "a"}, {"tags", {"x", 1}}}, "arguments.tags[1]: expected string, got integer"},
+        {json{{"name", "a"}, {"tags", {"x", 1}}},
+         "arguments.tags[1]: expected string, got integer"},
         {json{{"name", "a"}, {"mode", "c"}}, "arguments.mode: must be one of [\"a\",\"b\"]"},
         {json{{"name", "a"}, {"value", nullptr}},
          "arguments.value: does not match any of the allowed forms"},
@@ -67,8 +72,9 @@ TEST_SUITE("core/json_schema") {
       CHECK(schemas::get(name).is_object());
     }
     CHECK(validate_json(schemas::get("config.schema"), json::object()).empty());
-    CHECK_FALSE(validate_json(schemas::get("config.schema"), json{{"sandbox", {{"enabled", "yes"}}}})
-                    .empty());
+    CHECK_FALSE(
+        validate_json(schemas::get("config.schema"), json{{"sandbox", {{"enabled", "yes"}}}})
+            .empty());
   }
 }
 

@@ -17,8 +17,8 @@ TEST_SUITE("core/process") {
   }
 
   TEST_CASE("stdout, stderr, stdin and the exit code are captured") {
-    Result<Completed> r = run(Command{
-        .argv = {"sh", "-c", "cat; echo err >&2; exit 3"}, .stdin_data = std::string("in\n")});
+    Result<Completed> r = run(Command{.argv = {"sh", "-c", "cat; echo err >&2; exit 3"},
+                                      .stdin_data = std::string("in\n")});
     REQUIRE(r);
     CHECK(r->exit_code == 3);
     CHECK(r->out == "in\n");
@@ -59,8 +59,8 @@ TEST_SUITE("core/process") {
   }
 
   TEST_CASE("an explicit environment replaces ours") {
-    Result<Completed> r = run(Command{.argv = {"/usr/bin/env"}, .env = std::vector<std::string>{
-                                                                    "ONLY=this"}});
+    Result<Completed> r =
+        run(Command{.argv = {"/usr/bin/env"}, .env = std::vector<std::string>{"ONLY=this"}});
     REQUIRE(r);
     CHECK(r->out == "ONLY=this\n");
   }

@@ -1,0 +1,205 @@
+// Host-side steps around a sandboxed run (declared in launch.h): directories
+// and placeholders before, the session branch after. Everything here runs
+// outside the sandbox and treats what the agent wrote as untrusted input.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "sandbox/launch.h"
+
+namespace para::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<void> make_private_dir(const std::string& path) {
+  if (auto r = make_dirs(path, 0700); !r) return r;
+  if (::chmod(path.c_str(), 0700) != 0) {
+    return fail(Errc::io, "chmod " + path + ": " + std::strerror(errno), errno);
+  }
+  return {};
+}
+
+// Empties a directory we own (the private ref copies) and recreates it.
+Result<void> reset_dir(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return fail(Errc::io, "cannot clear " + path + ": " + ec.message());
+  return make_private_dir(path);
+}
+
+bool is_object_name(const std::string& s) {
+  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// git --git-dir=G with hooks and fsmonitor off; output parsed, so C locale.
+Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"git", "--git-dir=" + g.common_dir,
+                                   "-c",  "core.hooksPath=/dev/null",
+                                   "-c",  "core.fsmonitor=false"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> env = current_environment();
+  set_env(env, "LC_ALL", "C");
+  set_env(env, "GIT_TERMINAL_PROMPT", "0");
+  unset_env(env, "GIT_DIR");
+  unset_env(env, "GIT_WORK_TREE");
+  return run(Command{.argv = argv, .env = env, .timeout = std::chrono::seconds(30)});
+}
+
+std::string base_file(const SessionGit& g) {
+  return g.private_refs.substr(0, g.private_refs.rfind('/')) + "/base";
+}
+
+Result<std::string> current_ref(const SessionGit& g) {
+  Result<Completed> c = git_common(g, {"rev-parse", "--verify", "-q", g.ref_name});
+  if (!c) return fail(c.error());
+  if (!c->ok()) {
+    return fail(Errc::not_found,
+                "the session branch " + g.ref_name + " does not exist in " + g.common_dir);
+  }
+  return trimmed(c->out);
+}
+
+}  // namespace
+
+Result<void> prepare_host(Policy& p) {
+  const std::string runtime = p.tmpdir.substr(0, p.tmpdir.rfind('/'));
+  if (auto r = make_private_dir(runtime); !r) return r;
+  if (auto r = make_private_dir(p.tmpdir); !r) return r;
+  if (p.git) {
+    const SessionGit& g = *p.git;
+    for (const PathRule& w : p.writable) {
+      if (w.reason.starts_with("this session's status")) {
+        if (auto r = make_dirs(w.path, 0755); !r) return r;
+      }
+    }
+    Result<std::string> value = current_ref(g);
+    if (!value) return fail(value.error());
+    const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
+    if (auto r = reset_dir(g.private_refs); !r) return r;
+    if (auto r = reset_dir(g.private_logs); !r) return r;
+    if (auto r = write_file_atomic(g.private_refs + "/" + leaf, *value + "\n"); !r) return r;
+    // The value the sandbox starts from: sync_session_ref swaps against it,
+    // so a branch moved on the host meanwhile is never overwritten.
+    if (auto r = write_file_atomic(base_file(g), *value + "\n"); !r) return r;
+    if (Result<std::string> log = read_file(g.reflog_file); log) {
+      if (auto r = write_file_atomic(g.private_logs + "/" + leaf, *log); !r) return r;
+    }
+    // Mount points under G for the private directories (git creates these
+    // itself on the first reflog; creating them early changes nothing).
+    for (const PrivateBind& b : p.private_binds) {
+      if (auto r = make_dirs(b.target, 0755); !r) return r;
+    }
+  }
+  // ~/.claude is writable, its settings and hook directories are not: they
+  // must exist so that they can be mounted read-only.
+  const std::string claude = p.home + "/.claude";
+  if (auto r = make_private_dir(claude); !r) return r;
+  std::vector<PathRule> still_missing;
+  for (PathRule& rule : p.protect_missing) {
+    if (!path_within(rule.path, claude) || rule.path == claude) {
+      still_missing.push_back(rule);
+      continue;
+    }
+    const std::string name = rule.path.substr(claude.size() + 1);
+    Result<void> made = name.ends_with(".json") ? write_file_atomic(rule.path, "{}\n", 0600)
+                                                : make_dirs(rule.path, 0700);
+    if (!made) return made;
+    rule.kind = name.ends_with(".json") ? PathKind::file : PathKind::directory;
+    rule.reason += " (placeholder created by para)";
+    p.protect.push_back(rule);
+  }
+  p.protect_missing = std::move(still_missing);
+  for (PathRule& w : p.writable) {
+    if (w.kind == PathKind::directory && !path_exists(w.path)) {
+      if (auto r = make_private_dir(w.path); !r) return r;
+    }
+  }
+  return {};
+}
+
+Result<void> sync_session_ref(const Policy& p) {
+  if (!p.git) return {};
+  const SessionGit& g = *p.git;
+  const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(g.private_refs, ec)) {
+    const std::string rel = entry.path().string().substr(g.private_refs.size() + 1);
+    if (rel != leaf && entry.is_regular_file()) {
+      log::warn("sandbox") << "session " << p.session << " wrote the ref " << rel
+                           << " inside its sandbox; ignored (only " << g.ref_name
+                           << " is copied back)";
+    }
+  }
+  Result<std::string> inside = read_file(g.private_refs + "/" + leaf, 4096);
+  if (!inside) {
+    return fail(Errc::invalid_argument, "the sandbox removed its session branch " + g.ref_name +
+                                            "; the repository keeps its value");
+  }
+  const std::string value = trimmed(*inside);
+  if (!is_object_name(value)) {
+    return fail(Errc::invalid_argument, "the sandbox left " + g.ref_name +
+                                            " with a value that is not an object name; ignored");
+  }
+  Result<std::string> base = read_file(base_file(g), 4096);
+  if (!base) return fail(Errc::io, "the sandbox's starting point " + base_file(g) + " is gone");
+  const std::string before = trimmed(*base);
+  if (before == value) return {};
+  Result<Completed> type = git_common(g, {"cat-file", "-t", value});
+  if (!type) return fail(type.error());
+  if (!type->ok() || trimmed(type->out) != "commit") {
+    return fail(Errc::invalid_argument, "the sandbox set " + g.ref_name + " to " + value +
+                                            ", which is not a commit in the repository; ignored");
+  }
+  Result<Completed> update = git_common(
+      g, {"update-ref", "-m", "para: session branch from the sandbox", g.ref_name, value, before});
+  if (!update) return fail(update.error());
+  if (!update->ok()) {
+    return fail(Errc::conflict, "the session branch " + g.ref_name +
+                                    " moved in the repository while the sandbox ran; its commit " +
+                                    value + " was not applied (git: " + trimmed(update->err) + ")");
+  }
+  if (auto r = write_file_atomic(base_file(g), value + "\n"); !r) return r;
+  return {};
+}
+
+Result<bool> restore_session_head(const Policy& p) {
+  if (!p.git) return false;
+  const std::string head = p.git->worktree_gitdir + "/HEAD";
+  const std::string want = "ref: " + p.git->ref_name + "\n";
+  Result<std::string> now = read_file(head, 4096);
+  if (now && *now == want) return false;
+  if (auto r = write_file_atomic(head, want); !r) return fail(r.error());
+  log::warn("sandbox") << "session " << p.session << ": HEAD pointed elsewhere; reset to "
+                       << p.git->ref_name;
+  return true;
+}
+
+std::vector<std::string> host_git_argv(const Policy& p, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"git"};
+  if (p.git) {
+    argv.push_back("--git-dir=" + p.git->worktree_gitdir);
+    argv.push_back("--work-tree=" + p.workdir);
+  } else {
+    argv.insert(argv.end(), {"-C", p.workdir});
+  }
+  argv.insert(argv.end(), {"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+}  // namespace para::sandbox

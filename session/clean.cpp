@@ -1,0 +1,226 @@
+// para clean: the janitor (para's meaning, not "remove all sessions"). It
+// repairs everything an interrupted command or a crash can leave, and never
+// deletes work: branches with commits are archived, not deleted.
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/clock.h"
+#include "core/fs.h"
+#include "session/internal.h"
+#include "session/ops.h"
+#include "session/procs.h"
+#include "session/store.h"
+#include "session/supervisor.h"
+#include "session/worktree.h"
+
+namespace para::session {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Action {
+  std::string kind, target, detail;
+  std::function<Result<void>()> apply;
+};
+
+bool owner_gone(const SessionState& s) {
+  return !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
+}
+
+std::string archive_name(const Repo& repo, const std::string& name) {
+  return repo.archive_prefix() + compact_utc(std::chrono::system_clock::now()) + "/" + name;
+}
+
+// A branch with commits of its own is archived; one without is deleted.
+Result<void> retire_branch(const Repo& repo, const std::string& branch, const std::string& name,
+                           const std::optional<std::string>& parent) {
+  Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + branch);
+  if (!tip || !*tip) return {};
+  bool has_work = true;
+  if (parent) {
+    Result<std::string> count =
+        git_out(repo.main(), {"rev-list", "--count", *parent + ".." + "refs/heads/" + branch});
+    has_work = !count || *count != "0";
+  }
+  if (has_work) return git_locked(repo, {"branch", "-m", branch, archive_name(repo, name)});
+  return git_locked(repo, {"branch", "-D", branch});
+}
+
+void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std::string>& names) {
+  for (const std::string& name : session_names(repo)) {
+    Result<SessionState> loaded = read_session(repo, name);
+    if (!loaded) {
+      if (loaded.error().code != Errc::invalid_argument) continue;
+      const std::string path = repo.state_path(name);
+      plan.push_back({"corrupt_state", path, "moved to " + repo.state_dir() + "/corrupt/",
+                      [&repo, path, name] {
+                        const std::string dir = repo.state_dir() + "/corrupt";
+                        if (auto r = make_dirs(dir); !r) return r;
+                        std::error_code ec;
+                        fs::rename(path,
+                                   dir + "/" + name + ".state." +
+                                       compact_utc(std::chrono::system_clock::now()),
+                                   ec);
+                        if (ec) return Result<void>(fail(Errc::io, "cannot move " + path));
+                        return Result<void>();
+                      }});
+      continue;
+    }
+    names.push_back(name);
+    const SessionState s = *loaded;
+    std::error_code ec;
+    if (s.status == SessionStatus::starting && owner_gone(s)) {
+      plan.push_back({"interrupted_start", name, "an interrupted start is undone", [&repo, s] {
+                        if (auto r = stop_supervisor(s); !r) return r;
+                        if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;
+                        if (auto r = retire_branch(repo, s.branch, s.name, s.parent_branch); !r) {
+                          return r;
+                        }
+                        remove_session_files(repo, s.name);
+                        return Result<void>();
+                      }});
+    } else if (s.status == SessionStatus::cancelled && owner_gone(s)) {
+      plan.push_back({"interrupted_cancel", name, "an interrupted cancel is completed",
+                      [&repo, s] { return complete_cancel(repo, s); }});
+    } else if (s.status == SessionStatus::review && !repo.config.preserve_on_finish &&
+               fs::exists(s.worktree_path, ec)) {
+      Result<std::vector<std::string>> changes = uncommitted_changes(repo, s);
+      if (!changes || changes->empty()) {
+        plan.push_back({"leftover_worktree", s.worktree_path,
+                        "the worktree of a finished session is removed",
+                        [&repo, s] { return remove_worktree(repo, s.worktree_path); }});
+      }
+    } else if (s.agent.state == "running" && !supervisor_running(s)) {
+      plan.push_back({"lost_agent", name, "the supervisor died; the agent is stopped", [&repo, s] {
+                        if (auto r = stop_supervisor(s); !r) return r;
+                        Result<SessionState> u = update_session(repo, s.name, [](SessionState& st) {
+                          st.agent.state = "stopped";
+                          st.agent.error = "the session supervisor was killed";
+                        });
+                        if (!u) return Result<void>(fail(u.error()));
+                        return Result<void>();
+                      }});
+    }
+  }
+}
+
+void plan_orphans(const Repo& repo, std::vector<Action>& plan,
+                  const std::vector<std::string>& names) {
+  auto has_state = [&](const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end() ||
+           path_exists(repo.state_path(n));
+  };
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(repo.subtrees_dir(), ec)) {
+    const std::string n = e.path().filename().string();
+    if (has_state(n)) continue;
+    const std::string path = e.path().string();
+    plan.push_back({"orphan_worktree", path, "a worktree no session owns is removed",
+                    [&repo, path] { return remove_worktree(repo, path); }});
+  }
+  if (Result<std::vector<std::string>> branches =
+          git_branches(repo.main(), repo.config.branch_prefix + "/");
+      branches) {
+    for (const std::string& b : *branches) {
+      if (b.rfind(repo.archive_prefix(), 0) == 0) continue;
+      const std::string n = b.substr(repo.config.branch_prefix.size() + 1);
+      if (has_state(n)) continue;
+      plan.push_back({"orphan_branch", b,
+                      "a branch no session owns is archived (or deleted when "
+                      "it has no commits of its own)",
+                      [&repo, b, n] {
+                        Result<std::optional<std::string>> head = git_current_branch(repo.main());
+                        std::optional<std::string> parent;
+                        if (head && *head) parent = **head;
+                        return retire_branch(repo, b, n, parent);
+                      }});
+    }
+  }
+  for (const auto& e : fs::directory_iterator(repo.state_dir(), ec)) {
+    const std::string file = e.path().filename().string();
+    const std::string path = e.path().string();
+    std::string owner;
+    for (const char* suffix : {".network.log", ".log", ".task", ".status.json"}) {
+      const std::string sfx = suffix;
+      if (file.size() > sfx.size() &&
+          file.compare(file.size() - sfx.size(), sfx.size(), sfx) == 0) {
+        owner = file.substr(0, file.size() - sfx.size());
+        break;
+      }
+    }
+    const bool temp =
+        file.find(".tmp.") != std::string::npos || file.find(".diff-index.") != std::string::npos;
+    const bool stray = !owner.empty() && owner[0] != '.' && !has_state(owner) &&
+                       (e.is_regular_file(ec) || e.is_symlink(ec));
+    if (!temp && !stray) continue;
+    plan.push_back({"stale_file", path, "a file left by an interrupted command is removed", [path] {
+                      std::error_code rm;
+                      fs::remove(path, rm);
+                      return Result<void>();
+                    }});
+  }
+}
+
+}  // namespace
+
+Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
+  std::vector<Action> plan;
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (fs::is_directory(repo.state_dir(), ec)) {
+    plan_sessions(repo, plan, names);
+    plan_orphans(repo, plan, names);
+  }
+  for (const std::string& branch : expired_archives(repo)) {
+    plan.push_back(
+        {"old_archive", branch, "an archive past the retention is deleted", [&repo, branch] {
+           return git_locked(repo, {"branch", "-D", branch});
+         }});
+  }
+  Result<std::vector<WorktreeEntry>> wts = [&]() -> Result<std::vector<WorktreeEntry>> {
+    if (!fs::is_directory(repo.locks_dir(), ec)) return git_worktrees(repo.main());
+    Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::shared);
+    if (!lock) return fail(lock.error());
+    return git_worktrees(repo.main());
+  }();
+  if (wts) {
+    for (const WorktreeEntry& w : *wts) {
+      if (w.prunable) {
+        plan.push_back({"stale_registration", w.path, "git worktree prune", [&repo] {
+                          return git_locked(repo, {"worktree", "prune"});
+                        }});
+        break;
+      }
+    }
+  }
+  if (rq.containers) {
+    return fail(Errc::unavailable,
+                "--containers needs container support, which is not available "
+                "in this build yet; run para clean without it");
+  }
+  json actions = json::array();
+  size_t failed = 0;
+  for (Action& a : plan) {
+    json entry = {{"kind", a.kind}, {"target", a.target}, {"detail", a.detail}, {"done", false}};
+    if (!rq.dry_run) {
+      Result<void> r = a.apply();
+      entry["done"] = r.has_value();
+      if (!r) {
+        entry["error"] = r.error().message;
+        ++failed;
+      }
+    }
+    actions.push_back(std::move(entry));
+  }
+  if (!rq.dry_run) (void)git_locked(repo, {"worktree", "prune"});
+  std::string message = plan.empty() ? "nothing to clean"
+                        : rq.dry_run ? std::to_string(plan.size()) + " things would be cleaned"
+                                     : std::to_string(plan.size() - failed) + " things cleaned";
+  if (failed) message += ", " + std::to_string(failed) + " failed";
+  return json{{"dry_run", rq.dry_run}, {"actions", actions}, {"message", message}};
+}
+
+}  // namespace para::session

@@ -1,0 +1,438 @@
+#include "session/config.h"
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "core/fs.h"
+#include "core/json_schema.h"
+#include "core/log.h"
+#include "schemas/schemas.h"
+
+namespace para::session {
+namespace {
+
+using nlohmann::json;
+
+json toml_to_json(const toml::node& node) {
+  if (const toml::table* t = node.as_table()) {
+    json out = json::object();
+    for (auto&& [key, value] : *t) out[std::string(key.str())] = toml_to_json(value);
+    return out;
+  }
+  if (const toml::array* a = node.as_array()) {
+    json out = json::array();
+    for (const toml::node& v : *a) out.push_back(toml_to_json(v));
+    return out;
+  }
+  if (auto v = node.value_exact<std::string>()) return *v;
+  if (auto v = node.value_exact<int64_t>()) return *v;
+  if (auto v = node.value_exact<double>()) return *v;
+  if (auto v = node.value_exact<bool>()) return *v;
+  // Dates and times have no place in para's config; a placeholder object
+  // makes validation report them as the wrong type.
+  return json::object({{"toml_date_or_time", true}});
+}
+
+void json_to_toml(const json& value, toml::table& out, const std::string& key);
+
+toml::array json_array_to_toml(const json& value) {
+  toml::array arr;
+  for (const json& item : value) {
+    if (item.is_string())
+      arr.push_back(item.get<std::string>());
+    else if (item.is_boolean())
+      arr.push_back(item.get<bool>());
+    else if (item.is_number_integer())
+      arr.push_back(item.get<int64_t>());
+    else if (item.is_number())
+      arr.push_back(item.get<double>());
+    else if (item.is_array())
+      arr.push_back(json_array_to_toml(item));
+    else if (item.is_object()) {
+      toml::table t;
+      for (auto it = item.begin(); it != item.end(); ++it) json_to_toml(it.value(), t, it.key());
+      arr.push_back(std::move(t));
+    }
+  }
+  return arr;
+}
+
+void json_to_toml(const json& value, toml::table& out, const std::string& key) {
+  if (value.is_object()) {
+    toml::table t;
+    for (auto it = value.begin(); it != value.end(); ++it) json_to_toml(it.value(), t, it.key());
+    out.insert_or_assign(key, std::move(t));
+  } else if (value.is_array()) {
+    out.insert_or_assign(key, json_array_to_toml(value));
+  } else if (value.is_string()) {
+    out.insert_or_assign(key, value.get<std::string>());
+  } else if (value.is_boolean()) {
+    out.insert_or_assign(key, value.get<bool>());
+  } else if (value.is_number_integer()) {
+    out.insert_or_assign(key, value.get<int64_t>());
+  } else if (value.is_number()) {
+    out.insert_or_assign(key, value.get<double>());
+  }
+  // null: the key is left out, which is how TOML says "not set".
+}
+
+std::string json_sibling(const std::string& toml_path) {
+  const std::filesystem::path p(toml_path);
+  return (p.parent_path() / "config.json").string();
+}
+
+// para's config.json carries keys we do not have (and a migration wrote
+// sandbox.profile "permissive-open"); keep only what our schema knows.
+json from_para_json(const json& doc) {
+  json out = json::object();
+  for (const char* section : {"git", "directories", "session", "sandbox", "docker", "ide"}) {
+    if (doc.contains(section) && doc[section].is_object()) out[section] = doc[section];
+  }
+  if (doc.contains("setup_script") && doc["setup_script"].is_string()) {
+    out["setup_script"] = doc["setup_script"];
+  }
+  if (out.contains("docker")) {
+    for (auto it = out["docker"].begin(); it != out["docker"].end();) {
+      it = it.value().is_null() ? out["docker"].erase(it) : std::next(it);
+    }
+  }
+  if (out.contains("session") && out["session"].contains("auto_cleanup_days") &&
+      out["session"]["auto_cleanup_days"].is_null()) {
+    out["session"].erase("auto_cleanup_days");
+  }
+  return out;
+}
+
+template <class T>
+void take(const json& doc, const char* section, const char* key, T& out) {
+  if (doc.contains(section) && doc[section].is_object() && doc[section].contains(key)) {
+    out = doc[section][key].get<T>();
+  }
+}
+
+template <class T>
+void take_opt(const json& doc, const char* section, const char* key, std::optional<T>& out) {
+  if (doc.contains(section) && doc[section].is_object() && doc[section].contains(key)) {
+    out = doc[section][key].get<T>();
+  }
+}
+
+void append_unique(std::vector<std::string>& into, const std::vector<std::string>& more) {
+  for (const std::string& s : more) {
+    if (std::find(into.begin(), into.end(), s) == into.end()) into.push_back(s);
+  }
+}
+
+// Applies one validated file on top of the config. `is_user` decides
+// whether the user-only keys count and whether lists replace or extend.
+void apply(Config& c, const json& doc, bool is_user) {
+  take(doc, "agent", "command", c.agent_command);
+  take(doc, "agent", "skip_permissions_args", c.skip_permissions_args);
+  take(doc, "git", "branch_prefix", c.branch_prefix);
+  take(doc, "git", "auto_stage", c.auto_stage);
+  take(doc, "directories", "subtrees_dir", c.subtrees_dir);
+  take(doc, "directories", "state_dir", c.state_dir);
+  take(doc, "session", "preserve_on_finish", c.preserve_on_finish);
+  take(doc, "session", "auto_cleanup_days", c.auto_cleanup_days);
+  take(doc, "session", "max_archives", c.max_archives);
+  if (doc.contains("setup_script")) c.setup_script = doc["setup_script"].get<std::string>();
+
+  take(doc, "sandbox", "enabled", c.sandbox.enabled);
+  take(doc, "sandbox", "profile", c.sandbox.profile);
+  std::vector<std::string> list;
+  if (list.clear(), take(doc, "sandbox", "allowed_domains", list), !list.empty()) {
+    append_unique(c.sandbox.allowed_domains, list);
+  }
+  if (list.clear(), take(doc, "sandbox", "denied_domains", list), !list.empty()) {
+    append_unique(c.sandbox.denied_domains, list);
+  }
+  if (doc.contains("sandbox") && doc["sandbox"].contains("deny_read")) {
+    auto paths = doc["sandbox"]["deny_read"].get<std::vector<std::string>>();
+    // The user's list replaces the default secret stores; a project can only add.
+    if (is_user)
+      c.sandbox.deny_read = paths;
+    else
+      append_unique(c.sandbox.deny_read_extra, paths);
+  }
+  if (list.clear(), take(doc, "sandbox", "extra_writable", list), !list.empty()) {
+    append_unique(c.sandbox.extra_writable, list);
+  }
+  take(doc, "sandbox", "allow_local_destinations", c.sandbox.allow_local_destinations);
+  if (is_user) {
+    take(doc, "sandbox", "fail_open", c.sandbox.fail_open);
+    take(doc, "sandbox", "enforce", c.sandbox.enforce);
+    take(doc, "proxy", "resolve", c.proxy.resolve);
+  } else if (doc.contains("sandbox") &&
+             (doc["sandbox"].contains("fail_open") || doc["sandbox"].contains("enforce"))) {
+    log::warn("config") << "sandbox.fail_open and sandbox.enforce are only honoured in the user "
+                           "config file; the project file's values are ignored";
+  }
+  if (!is_user && doc.contains("proxy") && doc["proxy"].contains("resolve")) {
+    log::warn("config") << "proxy.resolve is only honoured in the user config file (a repository "
+                           "must not point names at local services); the project's is ignored";
+  }
+
+  take(doc, "proxy", "port", c.proxy.port);
+  take(doc, "proxy", "max_connections", c.proxy.max_connections);
+  take(doc, "proxy", "idle_timeout_seconds", c.proxy.idle_timeout_seconds);
+  take(doc, "proxy", "head_timeout_seconds", c.proxy.head_timeout_seconds);
+
+  take_opt(doc, "docker", "default_image", c.docker.default_image);
+  take_opt(doc, "docker", "forward_env_keys", c.docker.forward_env_keys);
+  take_opt(doc, "docker", "setup_script", c.docker.setup_script);
+  take_opt(doc, "docker", "memory", c.docker.memory);
+  take_opt(doc, "docker", "cpus", c.docker.cpus);
+  take_opt(doc, "docker", "pids_limit", c.docker.pids_limit);
+}
+
+json effective_json(const Config& c) {
+  json sandbox = {{"enabled", c.sandbox.enabled},
+                  {"profile", c.sandbox.profile},
+                  {"allowed_domains", c.sandbox.allowed_domains},
+                  {"denied_domains", c.sandbox.denied_domains},
+                  {"extra_writable", c.sandbox.extra_writable},
+                  {"allow_local_destinations", c.sandbox.allow_local_destinations},
+                  {"fail_open", c.sandbox.fail_open},
+                  {"enforce", c.sandbox.enforce}};
+  if (c.sandbox.deny_read) sandbox["deny_read"] = *c.sandbox.deny_read;
+  if (!c.sandbox.deny_read_extra.empty()) sandbox["deny_read_extra"] = c.sandbox.deny_read_extra;
+  json docker = json::object();
+  if (c.docker.default_image) docker["default_image"] = *c.docker.default_image;
+  if (c.docker.forward_env_keys) docker["forward_env_keys"] = *c.docker.forward_env_keys;
+  if (c.docker.setup_script) docker["setup_script"] = *c.docker.setup_script;
+  if (c.docker.memory) docker["memory"] = *c.docker.memory;
+  if (c.docker.cpus) docker["cpus"] = *c.docker.cpus;
+  if (c.docker.pids_limit) docker["pids_limit"] = *c.docker.pids_limit;
+  json out = {
+      {"agent", {{"command", c.agent_command}, {"skip_permissions_args", c.skip_permissions_args}}},
+      {"git", {{"branch_prefix", c.branch_prefix}, {"auto_stage", c.auto_stage}}},
+      {"directories", {{"subtrees_dir", c.subtrees_dir}, {"state_dir", c.state_dir}}},
+      {"session",
+       {{"preserve_on_finish", c.preserve_on_finish},
+        {"auto_cleanup_days", c.auto_cleanup_days},
+        {"max_archives", c.max_archives}}},
+      {"sandbox", sandbox},
+      {"proxy",
+       {{"port", c.proxy.port},
+        {"max_connections", c.proxy.max_connections},
+        {"idle_timeout_seconds", c.proxy.idle_timeout_seconds},
+        {"head_timeout_seconds", c.proxy.head_timeout_seconds},
+        {"resolve", c.proxy.resolve}}},
+      {"docker", docker},
+  };
+  if (c.setup_script) out["setup_script"] = *c.setup_script;
+  return out;
+}
+
+// The schema of a dotted key, or null if there is no such key.
+const json* schema_for_key(const std::string& key) {
+  const json* node = &schemas::get("config.schema");
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t end = key.find('.', start);
+    if (end == std::string::npos) end = key.size();
+    const std::string part = key.substr(start, end - start);
+    if (!node->contains("properties") || !(*node)["properties"].contains(part)) return nullptr;
+    node = &(*node)["properties"][part];
+    start = end + 1;
+  }
+  return node;
+}
+
+std::vector<std::string> known_keys(const json& schema, const std::string& prefix) {
+  std::vector<std::string> out;
+  if (!schema.contains("properties")) return out;
+  for (auto it = schema["properties"].begin(); it != schema["properties"].end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it.value().contains("properties") && it.key() != "ide") {
+      for (std::string& k : known_keys(it.value(), key)) out.push_back(std::move(k));
+    } else if (it.key() != "ide") {
+      out.push_back(key);
+    }
+  }
+  return out;
+}
+
+std::string schema_type(const json& schema) {
+  if (!schema.contains("type")) return "string";
+  const json& t = schema["type"];
+  return t.is_string() ? t.get<std::string>() : t[0].get<std::string>();
+}
+
+Result<json> type_value(const std::string& key, const json& schema, const json& value) {
+  const std::string type = schema_type(schema);
+  const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+  auto wrong = [&](const std::string& expected) -> Error {
+    return fail(Errc::invalid_argument,
+                "config key " + key + " takes " + expected + ", not '" + text + "'");
+  };
+  if (type == "boolean") {
+    if (value.is_boolean()) return value;
+    if (text == "true") return json(true);
+    if (text == "false") return json(false);
+    return wrong("true or false");
+  }
+  if (type == "integer") {
+    if (value.is_number_integer()) return value;
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno == ERANGE) return wrong("a whole number");
+    return json(v);
+  }
+  if (type == "number") {
+    if (value.is_number()) return value;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(v)) return wrong("a number");
+    return json(v);
+  }
+  if (type == "array") {
+    if (value.is_array()) return value;
+    if (!value.is_string()) return wrong("a comma-separated list");
+    json parsed = json::parse(text, nullptr, false);
+    if (!parsed.is_discarded() && parsed.is_array()) return parsed;
+    json list = json::array();
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find(',', start);
+      if (end == std::string::npos) end = text.size();
+      std::string item = text.substr(start, end - start);
+      const size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+      item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+      if (!item.empty()) list.push_back(item);
+      start = end + 1;
+    }
+    return list;
+  }
+  if (type == "object") return wrong("a table (edit the file with para config edit)");
+  if (!value.is_string()) return wrong("text");
+  return value;
+}
+
+}  // namespace
+
+std::string user_config_path() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const std::string base =
+      (xdg != nullptr && *xdg == '/') ? std::string(xdg) : home_directory() + "/.config";
+  return base + "/para/config.toml";
+}
+
+std::string project_config_path(const std::string& repo_root) {
+  return repo_root + "/.para/config.toml";
+}
+
+Result<void> validate_config(const json& doc, const std::string& origin) {
+  const std::vector<std::string> errors = validate_json(schemas::get("config.schema"), doc, "");
+  if (errors.empty()) return {};
+  std::string message = origin + " is not a valid para configuration:";
+  for (const std::string& e : errors) {
+    // The validator names the root "" so that paths read "sandbox.enabled".
+    message += "\n  " + (e.size() > 1 && e[0] == '.' ? e.substr(1) : e);
+  }
+  message += "\nFix the file (para config edit) or set the key with para config set KEY VALUE.";
+  return fail(Errc::invalid_argument, message);
+}
+
+Result<json> read_config_file(const std::string& toml_path) {
+  if (path_exists(toml_path)) {
+    Result<std::string> text = read_file(toml_path, 1 << 20);
+    if (!text) return fail(text.error());
+    try {
+      toml::table table = toml::parse(*text, toml_path);
+      json doc = toml_to_json(table);
+      if (auto v = validate_config(doc, toml_path); !v) return fail(v.error());
+      return doc;
+    } catch (const toml::parse_error& e) {
+      std::ostringstream msg;
+      msg << toml_path << ":" << e.source().begin.line << ":" << e.source().begin.column
+          << ": invalid TOML: " << e.description()
+          << "\nFix the file (para config edit) and try again.";
+      return fail(Errc::invalid_argument, msg.str());
+    }
+  }
+  const std::string json_path = json_sibling(toml_path);
+  if (path_exists(json_path)) {
+    Result<std::string> text = read_file(json_path, 1 << 20);
+    if (!text) return fail(text.error());
+    json raw = json::parse(*text, nullptr, false);
+    if (raw.is_discarded() || !raw.is_object()) {
+      return fail(Errc::invalid_argument,
+                  json_path + " is not valid JSON; fix it or replace it with a config.toml");
+    }
+    json doc = from_para_json(raw);
+    if (auto v = validate_config(doc, json_path); !v) return fail(v.error());
+    return doc;
+  }
+  return json::object();
+}
+
+Result<Config> load_config(const std::string& repo_root) {
+  Config c;
+  c.user_file = user_config_path();
+  Result<json> user = read_config_file(c.user_file);
+  if (!user) return fail(user.error());
+  apply(c, *user, true);
+  if (!repo_root.empty()) {
+    c.project_file = project_config_path(repo_root);
+    Result<json> project = read_config_file(c.project_file);
+    if (!project) return fail(project.error());
+    apply(c, *project, false);
+  }
+  c.effective = effective_json(c);
+  return c;
+}
+
+Result<json> set_config_value(const std::string& toml_path, const std::string& key,
+                              const json& value) {
+  const json* schema = schema_for_key(key);
+  if (schema == nullptr || key.rfind("ide", 0) == 0) {
+    std::string known;
+    for (const std::string& k : known_keys(schemas::get("config.schema"), "")) {
+      known += (known.empty() ? "" : ", ") + k;
+    }
+    return fail(Errc::invalid_argument, "unknown config key '" + key + "'. Known keys: " + known);
+  }
+  Result<json> typed = type_value(key, *schema, value);
+  if (!typed) return fail(typed.error());
+  Result<json> doc = read_config_file(toml_path);
+  if (!doc) return fail(doc.error());
+  json updated = *doc;
+  json* node = &updated;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = key.find('.', start);
+    const std::string part =
+        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      (*node)[part] = *typed;
+      break;
+    }
+    if (!node->contains(part) || !(*node)[part].is_object()) (*node)[part] = json::object();
+    node = &(*node)[part];
+    start = dot + 1;
+  }
+  if (auto v = validate_config(updated, toml_path); !v) return fail(v.error());
+  if (auto d = make_dirs(std::filesystem::path(toml_path).parent_path().string()); !d) {
+    return fail(d.error());
+  }
+  if (auto w = write_file_atomic(toml_path, config_to_toml(updated)); !w) return fail(w.error());
+  return typed;
+}
+
+std::string config_to_toml(const json& doc) {
+  toml::table root;
+  for (auto it = doc.begin(); it != doc.end(); ++it) json_to_toml(it.value(), root, it.key());
+  std::ostringstream out;
+  out << "# para configuration (see para config show; schemas/config.schema.json)\n"
+      << root << "\n";
+  return out.str();
+}
+
+}  // namespace para::session

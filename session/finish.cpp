@@ -1,0 +1,159 @@
+// para finish: stop the agent, commit its work on the session branch,
+// optionally copy the branch to a final name, mark the session Review and
+// remove the worktree. Every step is idempotent, so a finish interrupted at
+// any point can be run again (or repaired by para clean).
+
+#include <filesystem>
+
+#include "core/clock.h"
+#include "core/fs.h"
+#include "session/names.h"
+#include "session/ops.h"
+#include "session/sandboxing.h"
+#include "session/store.h"
+#include "session/supervisor.h"
+#include "session/worktree.h"
+
+namespace para::session {
+namespace {
+
+using nlohmann::json;
+
+void write_review_status(const Repo& repo, const SessionState& s) {
+  AgentStatus status;
+  if (std::optional<AgentStatus> old = load_status(repo.status_path(s.name))) status = *old;
+  status.session_name = s.name;
+  status.current_task = "Review";
+  status.is_blocked = false;
+  status.blocked_reason.reset();
+  status.last_update = rfc3339(std::chrono::system_clock::now());
+  if (make_dirs(repo.session_dir(s.name))) {
+    (void)write_file_atomic(repo.status_path(s.name), status_to_json(status).dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+Result<std::string> resolve_session(const Repo& repo, const std::optional<std::string>& name,
+                                    const std::string& cwd, const char* verb) {
+  if (name) {
+    if (name->empty()) return fail(Errc::invalid_argument, "the session name is empty");
+    return *name;
+  }
+  std::optional<std::string> here = session_from_cwd(repo, cwd);
+  if (!here) {
+    return fail(Errc::invalid_argument,
+                std::string("name the session to ") + verb +
+                    " (see para list), or run the command inside its worktree");
+  }
+  return *here;
+}
+
+Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
+  if (rq.message.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return fail(Errc::invalid_argument, "the commit message is empty; describe the work");
+  }
+  if (rq.message.find('\0') != std::string::npos) {
+    return fail(Errc::invalid_argument, "the commit message contains a NUL byte");
+  }
+  if (rq.branch) {
+    if (auto v = validate_branch_name(*rq.branch); !v) return fail(v.error());
+  }
+  Result<std::string> name = resolve_session(repo, rq.session, rq.cwd, "finish");
+  if (!name) return fail(name.error());
+  Result<FileLock> lock = lock_session(repo, *name);
+  if (!lock) return fail(lock.error());
+  Result<SessionState> s = read_session(repo, *name);
+  if (!s) return fail(s.error());
+  if (s->status == SessionStatus::starting || s->status == SessionStatus::cancelled) {
+    return fail(Errc::conflict,
+                "session '" + *name + "' is " +
+                    (s->status == SessionStatus::starting ? "still starting" : "being cancelled") +
+                    " (or was interrupted); run para clean first");
+  }
+  if (rq.branch) {
+    Result<std::optional<std::string>> taken = git_resolve(repo.main(), "refs/heads/" + *rq.branch);
+    if (!taken) return fail(taken.error());
+    if (*taken) {
+      return fail(Errc::already_exists, "the branch '" + *rq.branch +
+                                            "' already exists; pick another name, e.g. '" +
+                                            *rq.branch + "-2'");
+    }
+  }
+
+  if (auto r = stop_supervisor(*s); !r) return fail(r.error());
+  // The agent's commits may still sit in the sandbox's private refs, and it
+  // may have pointed HEAD elsewhere: settle both before committing here.
+  if (auto r = settle_sandboxed_git(repo, *s); !r) return fail(r.error());
+
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool has_worktree = fs::is_directory(s->worktree_path, ec);
+  bool committed = false;
+  std::string commit;
+  bool dirty_after = false;
+  if (has_worktree) {
+    Result<GitTarget> wt = worktree_target(repo, *s);
+    if (!wt) return fail(wt.error());
+    if (repo.config.auto_stage) {
+      if (auto r = git_ok(*wt, {"add", "--all"}); !r) return fail(r.error());
+    }
+    Result<Completed> staged = git_run(*wt, {"diff", "--cached", "--quiet"});
+    if (!staged) return fail(staged.error());
+    if (staged->exit_code == 1) {
+      // -F - and verbatim: the message reaches git byte for byte.
+      GitOptions opts{.stdin_data = rq.message};
+      if (auto r = git_ok(
+              *wt, {"commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"}, opts);
+          !r) {
+        return fail(r.error());
+      }
+      committed = true;
+    }
+    Result<std::vector<std::string>> left = uncommitted_changes(repo, *s);
+    dirty_after = left && !left->empty();
+  }
+  Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s->branch);
+  if (!tip) return fail(tip.error());
+  if (!*tip) {
+    return fail(Errc::not_found, "the branch " + s->branch + " of session '" + *name +
+                                     "' does not exist any more; nothing to finish");
+  }
+  commit = **tip;
+  if (rq.branch) {
+    if (auto r = git_ok(repo.main(), {"branch", *rq.branch, s->branch}); !r) return fail(r.error());
+  }
+  write_review_status(repo, *s);
+  Result<SessionState> updated = update_session(repo, *name, [&](SessionState& st) {
+    st.status = SessionStatus::review;
+    st.last_activity = rfc3339(std::chrono::system_clock::now());
+  });
+  if (!updated) return fail(updated.error());
+
+  bool removed = false;
+  std::string note;
+  if (has_worktree && !repo.config.preserve_on_finish) {
+    if (dirty_after) {
+      note =
+          "; the worktree was kept because it still has changes that were not committed "
+          "(git.auto_stage is off)";
+    } else if (auto r = remove_worktree(repo, s->worktree_path); r) {
+      removed = true;
+    } else {
+      note = "; the worktree could not be removed: " + r.error().message;
+    }
+  }
+  const std::string final_branch = rq.branch.value_or(s->branch);
+  return json{
+      {"session", *name},
+      {"branch", s->branch},
+      {"final_branch", final_branch},
+      {"committed", committed},
+      {"commit", commit},
+      {"worktree_removed", removed},
+      {"message", "session '" + *name + "' finished: " +
+                      (committed ? "the changes were committed to " : "nothing to commit on ") +
+                      final_branch + note}};
+}
+
+}  // namespace para::session

@@ -1,0 +1,88 @@
+#pragma once
+
+// git, always as an argv vector: `git -C <dir> ...` for the main repository,
+// and `git --git-dir=<admin dir> --work-tree=<worktree> ...` for session
+// worktrees, whose `.git` file the agent can rewrite. Every invocation gets
+// a fixed locale, no terminal prompts, and hooks and fsmonitor disabled on
+// the command line (which outranks every config file), so that nothing an
+// agent wrote into its worktree runs on the host.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/process.h"
+#include "core/result.h"
+
+namespace para::session {
+
+struct GitOptions {
+  std::optional<std::string> stdin_data;
+  std::vector<std::string> extra_env;  // "K=V" added to the environment
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+};
+
+/// Where a git command runs: the main repository, or a session worktree
+/// addressed by its admin directory and work tree.
+struct GitTarget {
+  std::string dir;        // -C <dir> (main repository) when git_dir is empty
+  std::string git_dir;    // --git-dir (worktree admin dir, <common>/worktrees/<name>)
+  std::string work_tree;  // --work-tree
+  static GitTarget repo(std::string dir) { return GitTarget{std::move(dir), {}, {}}; }
+  static GitTarget worktree(std::string git_dir, std::string work_tree) {
+    return GitTarget{{}, std::move(git_dir), std::move(work_tree)};
+  }
+};
+
+/// Runs git. A non-zero exit is returned as a Completed, not an error.
+/// Errors: unavailable (git not installed), timeout, io.
+Result<Completed> git_run(const GitTarget& where, const std::vector<std::string>& args,
+                          const GitOptions& options = {});
+
+/// Runs git and returns stdout with the trailing newline removed. A non-zero
+/// exit is an error (tool_failed) whose message carries git's stderr.
+Result<std::string> git_out(const GitTarget& where, const std::vector<std::string>& args,
+                            const GitOptions& options = {});
+
+/// Runs git for its effect; a non-zero exit is a tool_failed error.
+Result<void> git_ok(const GitTarget& where, const std::vector<std::string>& args,
+                    const GitOptions& options = {});
+
+struct RepoLocation {
+  std::string toplevel;    // the work tree containing the directory
+  std::string common_dir;  // the shared .git directory (absolute)
+  std::string main_root;   // the main worktree: parent of common_dir
+  bool in_linked_worktree = false;
+};
+
+/// Finds the repository that contains `dir`. Errors: not_found ("not a git
+/// repository" with what to do), unavailable (no git).
+Result<RepoLocation> git_discover(const std::string& dir);
+
+/// The branch checked out in a work tree, or nullopt when HEAD is detached.
+/// Errors: conflict when the repository has no commits yet.
+Result<std::optional<std::string>> git_current_branch(const GitTarget& where);
+
+/// The commit a ref points to, or nullopt if it does not exist.
+Result<std::optional<std::string>> git_resolve(const GitTarget& where, const std::string& ref);
+
+struct WorktreeEntry {
+  std::string path;
+  std::string head;
+  std::string branch;  // "refs/heads/..." or empty when detached
+  bool locked = false;
+  bool prunable = false;
+};
+Result<std::vector<WorktreeEntry>> git_worktrees(const GitTarget& repo);
+
+/// Local branch names (without refs/heads/) under a prefix ("para/").
+Result<std::vector<std::string>> git_branches(const GitTarget& repo, const std::string& prefix);
+
+struct StatusEntry {
+  std::string code;  // the two XY letters of porcelain v1 ("??", " M", "A ")
+  std::string path;
+};
+/// Every change in a work tree, untracked files included (ignored excluded).
+Result<std::vector<StatusEntry>> git_status(const GitTarget& work_tree);
+
+}  // namespace para::session

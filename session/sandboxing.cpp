@@ -1,0 +1,88 @@
+#include "session/sandboxing.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/process.h"
+#include "sandbox/launch.h"
+
+namespace para::session {
+namespace {
+
+std::string real(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
+}
+
+std::string expand_home(const std::string& path) {
+  if (path == "~") return home_directory();
+  if (path.rfind("~/", 0) == 0) return home_directory() + path.substr(1);
+  return path;
+}
+
+}  // namespace
+
+sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& s,
+                                    const std::vector<std::string>& environment) {
+  const Config& c = repo.config;
+  sandbox::PolicyInputs in;
+  in.repo_root = repo.root;
+  in.git_common_dir = repo.common_dir;
+  in.worktree = s.worktree_path;
+  in.session = s.name;
+  in.branch_prefix = c.branch_prefix;
+  in.worktree_gitdir = s.worktree_git_dir.value_or("");
+  in.state_dir = repo.state_dir();
+  in.runtime_dir = s.runtime_dir.value_or(repo.runtime_dir(s.name));
+  in.home = real(home_directory());
+  in.profile = s.sandbox_profile.value_or("standard");
+  in.proxy_socket = in.runtime_dir + "/proxy.sock";
+  in.proxy_port = c.proxy.port;
+  in.allowed_domains = c.sandbox.allowed_domains;
+  for (const std::string& d : s.allowed_domains) in.allowed_domains.push_back(d);
+  if (c.sandbox.deny_read || !c.sandbox.deny_read_extra.empty()) {
+    std::vector<std::string> deny =
+        c.sandbox.deny_read ? *c.sandbox.deny_read : sandbox::default_deny_read();
+    for (const std::string& p : c.sandbox.deny_read_extra) deny.push_back(p);
+    for (std::string& p : deny) p = expand_home(p);
+    in.deny_read = deny;
+  }
+  in.extra_writable = c.sandbox.extra_writable;
+  if (Result<std::string> para = sibling_program("para"); para) in.para_bin = *para;
+  if (Result<std::string> relay = sibling_program("para-relay"); relay) in.relay_bin = *relay;
+  in.environment = environment;
+  return in;
+}
+
+Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& state,
+                                       const std::vector<std::string>& environment) {
+  return sandbox::build_policy(policy_inputs(repo, state, environment));
+}
+
+Result<void> settle_sandboxed_git(const Repo& repo, const SessionState& state) {
+  if (!state.sandbox_enabled) return {};
+  Result<sandbox::Policy> policy = session_policy(repo, state, {});
+  if (!policy) return fail(policy.error());
+  if (auto r = sandbox::sync_session_ref(*policy); !r) return fail(r.error());
+  Result<bool> restored = sandbox::restore_session_head(*policy);
+  if (!restored) return fail(restored.error());
+  if (*restored) {
+    log::warn("session") << "the agent of '" << state.name
+                         << "' had pointed its worktree's HEAD away from " << state.branch
+                         << "; it was pointed back";
+  }
+  return {};
+}
+
+Result<bool> sandbox_usable(const Config& config) {
+  Result<sandbox::BwrapInfo> bwrap = sandbox::check_available();
+  if (bwrap) return true;
+  if (!config.sandbox.fail_open) return fail(bwrap.error());
+  log::warn("sandbox") << bwrap.error().message
+                       << " -- running WITHOUT a sandbox because sandbox.fail_open is true";
+  return false;
+}
+
+}  // namespace para::session

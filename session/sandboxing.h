@@ -1,0 +1,35 @@
+#pragma once
+
+// A session's sandbox: its PolicyInputs from the repository, the config and
+// the settings stored in its state, and the host-side git steps that must
+// follow a sandboxed agent (copying its branch back, restoring HEAD).
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "sandbox/policy.h"
+#include "session/repo.h"
+#include "session/state.h"
+
+namespace para::session {
+
+/// The sandbox inputs of a session. `environment` is the agent's.
+sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& state,
+                                    const std::vector<std::string>& environment);
+
+/// The built policy of a session. Errors: invalid_argument (bad config).
+Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& state,
+                                       const std::vector<std::string>& environment);
+
+/// After a sandboxed agent: copies the session branch out of the sandbox's
+/// private ref directory and points the worktree's HEAD back at it, so that
+/// host-side git (finish's commit) moves only the session branch. A no-op
+/// for sessions without a sandbox. Idempotent.
+Result<void> settle_sandboxed_git(const Repo& repo, const SessionState& state);
+
+/// Whether sandboxed sessions can run. Errors: unavailable naming what to
+/// install; with sandbox.fail_open it returns false instead (and warns).
+Result<bool> sandbox_usable(const Config& config);
+
+}  // namespace para::session

@@ -1,0 +1,83 @@
+#include "session/store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace para::session {
+namespace {}  // namespace
+
+Result<FileLock> lock_session(const Repo& repo, const std::string& name,
+                              std::chrono::milliseconds timeout) {
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
+  Result<FileLock> lock =
+      FileLock::acquire(repo.lock_path(name), FileLock::Mode::exclusive, timeout);
+  if (!lock) {
+    if (lock.error().code == Errc::timeout) {
+      return fail(Errc::conflict, "another para command is working on session '" + name +
+                                      "'; wait for it to finish and try again");
+    }
+    return fail(lock.error());
+  }
+  return lock;
+}
+
+Result<SessionState> read_session(const Repo& repo, const std::string& name) {
+  Result<SessionState> s = load_state(repo.state_path(name));
+  if (!s && s.error().code == Errc::not_found) {
+    std::string known;
+    for (const std::string& n : session_names(repo)) known += (known.empty() ? "" : ", ") + n;
+    return fail(Errc::not_found, "there is no session '" + name + "'" +
+                                     (known.empty() ? std::string(" (there are no sessions)")
+                                                    : "; sessions: " + known) +
+                                     ". See para list.");
+  }
+  return s;
+}
+
+Result<SessionState> update_session(const Repo& repo, const std::string& name,
+                                    const std::function<void(SessionState&)>& change) {
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
+  Result<FileLock> lock = FileLock::acquire(repo.state_lock_path(name), FileLock::Mode::exclusive,
+                                            std::chrono::seconds(30));
+  if (!lock) return fail(lock.error());
+  Result<SessionState> s = read_session(repo, name);
+  if (!s) return fail(s.error());
+  change(*s);
+  if (auto w = save_state(repo.state_path(name), *s); !w) return fail(w.error());
+  return s;
+}
+
+Result<void> write_session(const Repo& repo, const SessionState& state) {
+  if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
+  Result<FileLock> lock = FileLock::acquire(repo.state_lock_path(state.name),
+                                            FileLock::Mode::exclusive, std::chrono::seconds(30));
+  if (!lock) return fail(lock.error());
+  return save_state(repo.state_path(state.name), state);
+}
+
+std::vector<std::string> session_names(const Repo& repo) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(repo.state_dir(), ec)) {
+    const std::string file = e.path().filename().string();
+    if (file.size() > 6 && file.compare(file.size() - 6, 6, ".state") == 0) {
+      names.push_back(file.substr(0, file.size() - 6));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void remove_session_files(const Repo& repo, const std::string& name) {
+  std::error_code ec;
+  namespace fs = std::filesystem;
+  fs::remove_all(repo.session_dir(name), ec);
+  for (const std::string& path : {repo.status_link(name), repo.task_path(name), repo.log_path(name),
+                                  repo.network_log_path(name), repo.state_path(name)}) {
+    fs::remove(path, ec);
+  }
+}
+
+}  // namespace para::session

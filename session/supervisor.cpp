@@ -1,0 +1,395 @@
+#include "session/supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/fd.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/process.h"
+#include "sandbox/launch.h"
+#include "session/agent.h"
+#include "session/procs.h"
+#include "session/sandboxing.h"
+#include "session/session_proxy.h"
+#include "session/store.h"
+
+namespace para::session {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void write_all(int fd, const std::string& text) {
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// "[para] ..." marker lines in the session log, between the agent's output.
+void log_line(int log_fd, const std::string& text) {
+  write_all(log_fd, "[para " + rfc3339(std::chrono::system_clock::now()) + "] " + text + "\n");
+}
+
+std::string now() {
+  return rfc3339(std::chrono::system_clock::now());
+}
+
+// Kills every process that is (transitively) our child except `keep`, and
+// reaps them. As a child subreaper we inherit every orphan the agent left.
+void kill_descendants(pid_t self) {
+  for (int round = 0; round < 50; ++round) {
+    std::vector<pid_t> kids = child_processes(self);
+    if (kids.empty()) return;
+    for (pid_t kid : kids) {
+      for (pid_t grandchild : child_processes(kid)) ::kill(grandchild, SIGKILL);
+      ::kill(kid, SIGKILL);
+    }
+    const auto until = Clock::now() + std::chrono::milliseconds(200);
+    while (Clock::now() < until) {
+      int status;
+      const pid_t r = ::waitpid(-1, &status, WNOHANG);
+      if (r < 0 && errno == ECHILD) break;
+      if (r <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+// The agent as the supervisor sees it: a plain process group, or a bwrap
+// sandbox (whose pid namespace dies with bwrap).
+class AgentProcess {
+ public:
+  pid_t pid() const { return pid_; }
+  bool sandboxed() const { return sandbox_.has_value(); }
+
+  // The exit status once the agent has exited; nullopt while it runs.
+  std::optional<ExitStatus> poll() {
+    if (sandbox_) {
+      Result<ExitStatus> st = sandbox::wait_sandboxed(*sandbox_, std::chrono::milliseconds(0));
+      if (st) return *st;
+      if (st.error().code == Errc::timeout) return std::nullopt;
+      error_ = st.error().message;
+      return ExitStatus{.exit_code = 127};
+    }
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r != pid_) return std::nullopt;
+    ExitStatus out;
+    if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) out.term_signal = WTERMSIG(status);
+    return out;
+  }
+
+  // A graceful stop: SIGTERM to a plain agent's group. A sandbox has no
+  // graceful path (bwrap forwards no signals), so it is ended at once.
+  void terminate() {
+    if (sandbox_)
+      sandbox::kill_sandbox(*sandbox_);
+    else
+      ::kill(-pid_, SIGTERM);
+  }
+  void kill() {
+    if (sandbox_)
+      sandbox::kill_sandbox(*sandbox_);
+    else
+      ::kill(-pid_, SIGKILL);
+  }
+  const std::string& error() const { return error_; }
+
+  static Result<AgentProcess> plain(pid_t pid) {
+    AgentProcess a;
+    a.pid_ = pid;
+    return a;
+  }
+  static Result<AgentProcess> in_sandbox(sandbox::Launched launched) {
+    AgentProcess a;
+    a.pid_ = launched.pid;
+    a.sandbox_ = std::move(launched);
+    return a;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<sandbox::Launched> sandbox_;
+  std::string error_;
+};
+
+// Builds the agent's argv and environment from the state and starts it,
+// in the session's sandbox when it has one.
+Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int log_fd) {
+  const std::string prompt_file = s.prompt_file.value_or(repo.task_path(s.name));
+  Result<std::string> prompt = read_file(prompt_file, size_t(64) << 20);
+  AgentValues values{.prompt = prompt ? *prompt : std::string(),
+                     .prompt_file = prompt_file,
+                     .session = s.name,
+                     .worktree = s.worktree_path};
+  Result<std::vector<std::string>> argv = expand_agent_command(s.agent_command, values);
+  if (!argv) return fail(argv.error());
+  std::vector<std::string> env = current_environment();
+  set_env(env, "PARA_SESSION", s.name);
+  set_env(env, "PARA_WORKSPACE", s.worktree_path);
+  set_env(env, "PARA_PROMPT_FILE", values.prompt_file);
+  if (Result<std::string> para = sibling_program("para"); para) set_env(env, "PARA_BIN", *para);
+  if (s.sandbox_enabled) {
+    Result<sandbox::Policy> policy = session_policy(repo, s, env);
+    if (!policy) return fail(policy.error());
+    if (auto r = sandbox::prepare_host(*policy); !r) return fail(r.error());
+    Result<sandbox::Launched> launched = sandbox::launch(
+        *policy, *argv, sandbox::LaunchOptions{.stdout_fd = log_fd, .stderr_fd = log_fd});
+    if (!launched) return fail(launched.error());
+    return AgentProcess::in_sandbox(std::move(*launched));
+  }
+  Result<pid_t> pid = spawn(SpawnOptions{.argv = *argv,
+                                         .env = env,
+                                         .cwd = s.worktree_path,
+                                         .stdout_fd = log_fd,
+                                         .stderr_fd = log_fd,
+                                         .new_group = true});
+  if (!pid) {
+    return fail(Errc::unavailable, "cannot start the agent " + (*argv)[0] + ": " +
+                                       pid.error().message +
+                                       ". Check [agent] command in the config (para config show).");
+  }
+  return AgentProcess::plain(*pid);
+}
+
+// Reaps zombies the agent left to us (we are a subreaper), never the agent.
+void reap_orphans(pid_t self, pid_t agent) {
+  for (pid_t kid : child_processes(self)) {
+    if (kid != agent && !process_alive(kid)) ::waitpid(kid, nullptr, WNOHANG);
+  }
+}
+
+int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals, sig);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto report = [&](const json& j) {
+    if (ready.valid()) write_all(ready.get(), j.dump() + "\n");
+    ready.reset();
+  };
+
+  Result<SessionState> state = read_session(repo, name);
+  if (!state) {
+    report({{"ok", false}, {"error", state.error().message}});
+    return 1;
+  }
+  Fd log(::open(repo.log_path(name).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!log.valid()) {
+    report({{"ok", false},
+            {"error",
+             "cannot open the session log " + repo.log_path(name) + ": " + std::strerror(errno)}});
+    return 1;
+  }
+  const pid_t self = ::getpid();
+  const uint64_t self_start = process_start_time(self).value_or(0);
+  auto failed = [&](const std::string& error) {
+    log_line(log.get(), "agent failed to start: " + error);
+    (void)update_session(repo, name, [&](SessionState& st) {
+      st.agent.state = "failed";
+      st.agent.error = error;
+      st.agent.supervisor_pid.reset();
+    });
+    report({{"ok", false}, {"error", error}});
+    return 1;
+  };
+
+  // Network-isolated sessions reach the world only through their proxy.
+  std::unique_ptr<SessionProxy> session_proxy;
+  if (state->sandbox_enabled && state->network_mode == "proxied") {
+    Result<std::unique_ptr<SessionProxy>> started = SessionProxy::start(repo, *state);
+    if (!started) return failed(started.error().message);
+    session_proxy = std::move(*started);
+    log_line(log.get(), "session proxy listening on " + session_proxy->endpoint());
+  }
+
+  log_line(log.get(),
+           std::string("starting the agent") +
+               (state->sandbox_enabled
+                    ? " in the sandbox (" + state->sandbox_profile.value_or("standard") + ")"
+                    : ""));
+  Result<AgentProcess> agent = launch_agent(repo, *state, log.get());
+  if (!agent) return failed(agent.error().message);
+  (void)update_session(repo, name, [&](SessionState& st) {
+    st.agent = AgentRecord{};
+    st.agent.state = "running";
+    st.agent.supervisor_pid = self;
+    st.agent.supervisor_start = self_start;
+    st.agent.pid = agent->pid();
+    st.agent.started_at = now();
+  });
+  report({{"ok", true},
+          {"supervisor_pid", self},
+          {"supervisor_start", self_start},
+          {"agent_pid", agent->pid()}});
+
+  // Wait for the agent, or for a stop request.
+  bool stopping = false;
+  Clock::time_point kill_at = Clock::time_point::max();
+  ExitStatus exit;
+  for (;;) {
+    if (std::optional<ExitStatus> done = agent->poll()) {
+      exit = *done;
+      break;
+    }
+    reap_orphans(self, agent->pid());
+    if (stopping && Clock::now() >= kill_at) {
+      agent->kill();
+      kill_at = Clock::time_point::max();
+    }
+    timespec wait{0, 100 * 1000 * 1000};
+    const int sig = ::sigtimedwait(&signals, nullptr, &wait);
+    if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !stopping) {
+      stopping = true;
+      log_line(log.get(), "stopping the agent");
+      agent->terminate();
+      kill_at = Clock::now() + std::chrono::seconds(5);
+    }
+  }
+  kill_descendants(self);
+  session_proxy.reset();
+  if (!agent->error().empty()) log_line(log.get(), agent->error());
+  if (stopping) {
+    log_line(log.get(), "agent stopped");
+  } else if (exit.term_signal != 0) {
+    log_line(log.get(), "agent killed by signal " + std::to_string(exit.term_signal));
+  } else {
+    log_line(log.get(), "agent exited with code " + std::to_string(exit.exit_code));
+  }
+  if (Result<SessionState> now_state = read_session(repo, name); now_state) {
+    if (auto r = settle_sandboxed_git(repo, *now_state); !r) {
+      log_line(log.get(),
+               "could not copy the session branch out of the sandbox: " + r.error().message);
+    }
+  }
+  (void)update_session(repo, name, [&](SessionState& st) {
+    st.agent.state = stopping ? "stopped" : "exited";
+    if (exit.exit_code >= 0) st.agent.exit_code = exit.exit_code;
+    if (exit.term_signal != 0) st.agent.term_signal = exit.term_signal;
+    if (!agent->error().empty()) st.agent.error = agent->error();
+    st.agent.ended_at = now();
+    st.last_activity = now();
+  });
+  return 0;
+}
+
+}  // namespace
+
+int supervisor_main(const std::vector<std::string>& args) {
+  if (args.size() != 3) {
+    log::error("supervisor") << "usage: " << kSuperviseCommand << " REPO SESSION READY_FD";
+    return 2;
+  }
+  Fd ready(std::atoi(args[2].c_str()));
+  ::fcntl(ready.get(), F_SETFD, FD_CLOEXEC);
+  // Detach: the middle process exits now so the spawner reaps it at once.
+  const pid_t child = ::fork();
+  if (child < 0) return 1;
+  if (child > 0) {
+    (void)ready.release();
+    ::_exit(0);
+  }
+  ::setsid();
+  Result<Repo> repo = open_repo(args[0]);
+  if (!repo) {
+    write_all(ready.get(), json{{"ok", false}, {"error", repo.error().message}}.dump() + "\n");
+    return 1;
+  }
+  return run_supervisor(*repo, args[1], std::move(ready));
+}
+
+Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,
+                                         std::chrono::seconds timeout) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(Errc::io, "pipe failed", errno);
+  Fd read_end(fds[0]), write_end(fds[1]);
+  Result<pid_t> pid = spawn(SpawnOptions{.argv = {self_executable(), kSuperviseCommand, repo.root,
+                                                  name, std::to_string(write_end.get())},
+                                         .cwd = repo.root,
+                                         .new_session = true,
+                                         .keep_fds = {write_end.get()}});
+  write_end.reset();
+  if (!pid) return fail(pid.error());
+  (void)wait_for(*pid, std::chrono::seconds(10));
+
+  std::string line;
+  const auto deadline = Clock::now() + timeout;
+  char buf[4096];
+  while (line.find('\n') == std::string::npos) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      return fail(Errc::timeout, "the session supervisor did not report within " +
+                                     std::to_string(timeout.count()) + " s");
+    }
+    pollfd p{read_end.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  json report = json::parse(line, nullptr, false);
+  if (report.is_discarded() || !report.is_object()) {
+    return fail(Errc::internal,
+                "the session supervisor exited without reporting; see " + repo.log_path(name));
+  }
+  if (!report.value("ok", false)) {
+    return fail(Errc::tool_failed, report.value("error", std::string("the agent did not start")));
+  }
+  return SupervisorInfo{report.value("supervisor_pid", 0), report.value("supervisor_start", 0ull),
+                        report.value("agent_pid", 0)};
+}
+
+bool supervisor_running(const SessionState& state) {
+  if (!state.agent.supervisor_pid) return false;
+  return process_alive(static_cast<pid_t>(*state.agent.supervisor_pid),
+                       state.agent.supervisor_start);
+}
+
+Result<void> stop_supervisor(const SessionState& state, std::chrono::milliseconds grace) {
+  if (!supervisor_running(state)) {
+    // No supervisor (it crashed or was killed): stop an agent group it left.
+    if (state.agent.pid && state.agent.state == "running" &&
+        ::kill(-static_cast<pid_t>(*state.agent.pid), 0) == 0) {
+      stop_process_group(static_cast<pid_t>(*state.agent.pid), grace);
+    }
+    return {};
+  }
+  const pid_t pid = static_cast<pid_t>(*state.agent.supervisor_pid);
+  ::kill(pid, SIGTERM);
+  const auto deadline = Clock::now() + grace + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    if (!process_alive(pid, state.agent.supervisor_start)) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  if (state.agent.pid) ::kill(-static_cast<pid_t>(*state.agent.pid), SIGKILL);
+  const auto hard = Clock::now() + std::chrono::seconds(3);
+  while (Clock::now() < hard) {
+    if (!process_alive(pid, state.agent.supervisor_start)) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return fail(Errc::timeout, "the supervisor of session '" + state.name + "' (pid " +
+                                 std::to_string(pid) + ") did not stop");
+}
+
+}  // namespace para::session

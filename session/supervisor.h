@@ -1,0 +1,57 @@
+#pragma once
+
+// The session supervisor: one detached process per running agent.
+//
+// Theory of operation. start/resume write the session state, then spawn
+// `<para binary> __supervise <repo> <session> <fd>`. That process forks once
+// more and the middle process exits at once, so the supervisor belongs to no
+// one (sessions outlive the CLI and the MCP server) and leaves no zombie. It
+// becomes a child subreaper, launches the agent in its own process group
+// with stdout/stderr appended to <state>/<name>.log, reports readiness (one
+// JSON line) on the inherited fd, and records pid, exit status and times in
+// the state. SIGTERM (finish, cancel) stops the agent: SIGTERM to its group,
+// SIGKILL after a grace period, then SIGKILL to every descendant that was
+// re-parented to the supervisor. When the agent exits by itself its
+// remaining descendants are stopped the same way. Nothing is left behind.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "session/repo.h"
+#include "session/state.h"
+
+namespace para::session {
+
+/// The hidden argv[1] both binaries dispatch to supervisor_main.
+inline constexpr const char* kSuperviseCommand = "__supervise";
+
+/// Entry point for `<binary> __supervise <repo-root> <session> <ready-fd>`.
+int supervisor_main(const std::vector<std::string>& args);
+
+struct SupervisorInfo {
+  pid_t supervisor_pid = 0;
+  uint64_t supervisor_start = 0;
+  pid_t agent_pid = 0;
+};
+
+/// Spawns the supervisor of a session whose state is written, and waits for
+/// it to launch the agent. Errors: the launch error the supervisor reported
+/// (e.g. the agent program is missing), timeout, io.
+Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,
+                                         std::chrono::seconds timeout = std::chrono::seconds(120));
+
+/// Whether the session's supervisor (as recorded in the state) is running.
+bool supervisor_running(const SessionState& state);
+
+/// Stops a session's supervisor and everything it started, waiting until it
+/// is gone. A no-op when nothing runs. Errors: timeout (it could not be
+/// stopped, with the pid to look at).
+Result<void> stop_supervisor(const SessionState& state,
+                             std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+}  // namespace para::session

@@ -1,0 +1,176 @@
+// Text renderings of the session operations' JSON results, shared by the
+// para CLI (its default output) and the MCP tools (their readable content
+// block). Pure functions of the result objects described in ops.h.
+
+#include "session/text.h"
+
+namespace para::session {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key, const std::string& fallback) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
+}
+
+std::string agent_summary(const json& session) {
+  const json& a = session["agent"];
+  const std::string state = str(a, "state");
+  if (state == "running") return "running (pid " + std::to_string(a["pid"].get<int64_t>()) + ")";
+  if (state == "exited" && a["exit_code"].is_number()) {
+    return "exited (code " + std::to_string(a["exit_code"].get<int>()) + ")";
+  }
+  if (state == "exited" && a["term_signal"].is_number()) {
+    return "killed (signal " + std::to_string(a["term_signal"].get<int>()) + ")";
+  }
+  return state;
+}
+
+std::string start_text(const json& r) {
+  const json& s = r["session"];
+  std::string out = "Session '" + str(s, "name") + "' started\n  Branch:   " + str(s, "branch") +
+                    "\n  Worktree: " + str(s, "worktree_path") + "\n";
+  if (r["agent_launched"].get<bool>()) {
+    out += "  Agent:    " + agent_summary(s) + "\n  Log:      " + str(r, "log_path") + "\n";
+  } else {
+    out += "  Agent:    none (no prompt); work in the worktree, then para finish\n";
+  }
+  return out;
+}
+
+std::string finish_text(const json& r) {
+  return "Session '" + str(r, "session") + "' finished\n  Branch: " + str(r, "final_branch") +
+         "\n  Commit: " + str(r, "commit") +
+         (r["committed"].get<bool>() ? "" : " (nothing new to commit)") + "\n" +
+         (r["worktree_removed"].get<bool>() ? "" : "  " + str(r, "message") + "\n");
+}
+
+std::string cancel_text(const json& r) {
+  return "Session '" + str(r, "session") +
+         "' cancelled\n  Archived as: " + str(r, "archived_branch") +
+         "\n  To recover it: para recover " + str(r, "session") + "\n";
+}
+
+std::string recover_text(const json& r) {
+  if (r.contains("archives")) {
+    if (r["archives"].empty()) return std::string("No archived sessions.\n");
+    std::string out = "Archived sessions (para recover NAME restores one):\n";
+    for (const json& x : r["archives"]) {
+      out += "  " + str(x, "name") + "  (archived " + str(x, "archived_at", "?") + ", " +
+             str(x, "branch") + ")\n";
+    }
+    return out;
+  }
+  return str(r, "message") + "\n";
+}
+
+std::string status_text(const json& r) {
+  return "Status updated for session '" + str(r, "session") + "'\n";
+}
+
+std::string status_show_text(const json& r) {
+  json list = r.contains("statuses") ? r["statuses"] : json::array();
+  if (r.contains("status")) {
+    if (r["status"].is_null()) return "Session '" + str(r, "session") + "' has not reported yet\n";
+    list.push_back(r["status"]);
+  }
+  if (list.empty()) return std::string("No status reports yet.\n");
+  std::string out =
+      "Session                 Task                            Tests    Progress  Blocked\n";
+  for (const json& s : list) {
+    std::string line = str(s, "session_name");
+    line.resize(24, ' ');
+    std::string task = str(s, "current_task").substr(0, 30);
+    task.resize(32, ' ');
+    std::string tests = str(s, "test_status");
+    tests.resize(9, ' ');
+    std::string progress = "-";
+    if (s.contains("todos_total") && s["todos_total"].get<int64_t>() > 0) {
+      progress = std::to_string(s["todos_completed"].get<int64_t>() * 100 /
+                                s["todos_total"].get<int64_t>()) +
+                 "%";
+    }
+    progress.resize(10, ' ');
+    out += line + task + tests + progress + (s["is_blocked"].get<bool>() ? "yes" : "no") + "\n";
+  }
+  return out;
+}
+
+std::string diff_text(const json& r) {
+  return str(r, "diff") + (str(r, "diff").empty() ? "" : "\n");
+}
+
+std::string list_text(const json& r, bool verbose) {
+  std::string out;
+  if (r["sessions"].empty()) out += "No sessions. Start one with: para start [NAME] -p \"task\"\n";
+  for (const json& s : r["sessions"]) {
+    std::string mark = s["current"].get<bool>() ? "*" : " ";
+    std::string status = str(s, "status");
+    if (s["interrupted"].get<bool>()) status += " (interrupted; run para clean)";
+    if (!s["worktree_exists"].get<bool>() && status == "Active") status += " (worktree missing)";
+    if (verbose) {
+      out += mark + " " + str(s, "name") + "\n    Status:   " + status +
+             "\n    Branch:   " + str(s, "branch") + " (from " + str(s, "parent_branch", "?") +
+             ")\n    Worktree: " + str(s, "worktree_path") + "\n    Agent:    " + agent_summary(s) +
+             "\n    Sandbox:  " +
+             (s["sandbox"]["enabled"].get<bool>() ? str(s["sandbox"], "profile", "standard")
+                                                  : std::string("off")) +
+             "\n";
+      if (s.contains("dirty") && s["dirty"].is_boolean()) {
+        out += std::string("    Changes:  ") + (s["dirty"].get<bool>() ? "uncommitted" : "none") +
+               "\n";
+      }
+    } else {
+      std::string line = mark + " " + str(s, "name");
+      if (line.size() < 28) line.resize(28, ' ');
+      line += " " + str(s, "branch");
+      if (line.size() < 56) line.resize(56, ' ');
+      out += line + " " + status + "  agent: " + agent_summary(s) + "\n";
+    }
+  }
+  if (!r["archived"].empty()) {
+    out += "\nArchived (para recover NAME):\n";
+    for (const json& x : r["archived"])
+      out += "  " + str(x, "name") + "  " + str(x, "branch") + "\n";
+  }
+  if (!r["orphans"].empty()) {
+    out += "\nLeft behind by interrupted commands (para clean repairs them):\n";
+    for (const json& o : r["orphans"])
+      out += "  " + str(o, "kind") + ": " + str(o, "target") + "\n";
+  }
+  return out;
+}
+
+std::string clean_text(const json& res) {
+  const bool dry = res.value("dry_run", false);
+
+  std::string out;
+  for (const json& act : res["actions"]) {
+    out += std::string(dry                       ? "  would "
+                       : act["done"].get<bool>() ? "  done: "
+                                                 : "  FAILED: ") +
+           str(act, "kind") + ": " + str(act, "target") +
+           (act.contains("error") ? " (" + str(act, "error") + ")" : "") + "\n";
+  }
+  return out + str(res, "message") + "\n";
+}
+
+std::string wait_text(const json& r) {
+  return std::string(r["finished"].get<bool>() ? "The agent is done: " : "Still running: ") +
+         agent_summary(r) + "\n";
+}
+
+std::string logs_text(const json& r) {
+  std::string out;
+  if (r.contains("entries")) {
+    for (const json& e : r["entries"]) out += e.dump() + "\n";
+  } else {
+    for (const json& l : r["lines"]) out += l.get<std::string>() + "\n";
+  }
+  return out;
+}
+
+std::string message_text(const json& r) {
+  return str(r, "message") + "\n";
+}
+
+}  // namespace para::session

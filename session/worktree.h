@@ -1,0 +1,49 @@
+#pragma once
+
+// Session worktrees: creating, repairing and removing them, and the files
+// para keeps beside each one.
+
+#include <optional>
+#include <string>
+
+#include "core/fs.h"
+#include "core/result.h"
+#include "session/repo.h"
+#include "session/state.h"
+
+namespace para::session {
+
+/// The GitTarget for git commands inside a session's worktree (explicit
+/// admin dir and work tree; see git.h). Errors: not_found when git has no
+/// registration for the worktree (para resume repairs it).
+Result<GitTarget> worktree_target(const Repo& repo, const SessionState& state);
+
+/// git's worktree bookkeeping is not safe against concurrent writers: `git
+/// worktree add` reads every other worktree's admin directory and `prune`
+/// removes half-created ones. Commands that add, remove, prune or rename a
+/// checked-out branch hold this lock exclusively; readers of the worktree
+/// list hold it shared.
+Result<FileLock> lock_worktrees(const Repo& repo, FileLock::Mode mode);
+
+/// Runs a git command under the worktrees lock: branch renames and deletes
+/// (git checks every worktree's HEAD for those) and worktree prune.
+Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args);
+
+/// Adds the worktree of a session at its normal path: on a new branch from
+/// `base` when new_branch, else on the existing branch. Records the admin
+/// directory in `state`. Errors: tool_failed with git's message.
+Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
+                          const std::string& base);
+
+/// Removes a worktree and its registration, whatever state it is in (also
+/// half-deleted or locked). Idempotent.
+Result<void> remove_worktree(const Repo& repo, const std::string& path);
+
+/// Writes the files a new or resumed session needs: the status directory
+/// and its para-compatible link, and CLAUDE.local.md in the worktree.
+Result<void> write_session_files(const Repo& repo, const SessionState& state);
+
+/// Whether the worktree has uncommitted changes; the list of paths.
+Result<std::vector<std::string>> uncommitted_changes(const Repo& repo, const SessionState& state);
+
+}  // namespace para::session

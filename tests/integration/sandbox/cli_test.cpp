@@ -1,0 +1,159 @@
+// para sandbox run / explain, driven through the built para binary.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/fs.h"
+#include "tests/integration/sandbox/fixture.h"
+
+namespace para::test {
+namespace {
+
+bool no_bwrap() {
+  return !bwrap_works();
+}
+
+Completed para(const std::vector<std::string>& args, const std::vector<std::string>& env,
+               const std::string& cwd) {
+  std::vector<std::string> argv = {built_binary("para")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_cmd(argv, env, cwd);
+}
+
+}  // namespace
+
+TEST_SUITE("sandbox/cli") {
+  TEST_CASE("para sandbox run runs the command in the worktree and returns its exit code" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    Completed ok =
+        para({"sandbox", "run", "--", "sh", "-c", "pwd; echo hi > made.txt"}, h.env, h.repo);
+    CHECK(ok.exit_code == 0);
+    CHECK(trim(ok.out) == h.repo);
+    CHECK(read_text(h.repo + "/made.txt") == "hi\n");
+    CHECK(para({"sandbox", "run", "--", "sh", "-c", "exit 7"}, h.env, h.repo).exit_code == 7);
+    Completed blocked =
+        para({"sandbox", "run", "--", "sh", "-c", "echo x > .git/config"}, h.env, h.repo);
+    CHECK(blocked.exit_code != 0);
+    CHECK(blocked.err.find("Read-only file system") != std::string::npos);
+  }
+
+  TEST_CASE("para sandbox run in a session worktree keeps only the session branch" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string main_before = h.git_out({"rev-parse", "main"});
+    Completed c = para({"sandbox", "run", "--", "sh", "-c",
+                        "echo x > f && git add f && git commit -qm inside && "
+                        "git update-ref refs/heads/main HEAD"},
+                       h.env, h.worktree);
+    CHECK(c.exit_code != 0);  // the update-ref of main fails
+    CHECK(h.git_out({"log", "-1", "--format=%s", "para/" + h.session}) == "inside");
+    CHECK(h.git_out({"rev-parse", "main"}) == main_before);
+  }
+
+  TEST_CASE("a missing bwrap is a clear fail-closed error" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    TempDir bin("para-nobwrap");
+    std::filesystem::create_symlink(find_program("git").value(), bin / "git");
+    std::vector<std::string> env = h.env;
+    set_env(env, "PATH", bin.path());
+    Completed c = para({"sandbox", "run", "--", "/bin/true"}, env, h.repo);
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("bubblewrap") != std::string::npos);
+    CHECK(c.err.find("apt-get install bubblewrap") != std::string::npos);
+    CHECK(c.err.find("fail_open") != std::string::npos);
+  }
+
+  TEST_CASE("bad flags are usage errors that name the choices") {
+    SandboxHost h;
+    Completed c = para({"sandbox", "run", "--profile", "bogus", "--", "true"}, h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.find("standard-proxied") != std::string::npos);
+    c = para({"sandbox", "explain", "--platform", "windows"}, h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    c = para({"sandbox", "run", "--resolve", "nocolon", "--", "true"}, h.env, h.repo);
+    CHECK(c.exit_code == 2);
+    c = para({"sandbox", "run"}, h.env, h.repo);
+    CHECK(c.exit_code == 2);
+  }
+
+  TEST_CASE("standard-proxied without a proxy fails closed" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    Completed c =
+        para({"sandbox", "run", "--profile", "standard-proxied", "--", "true"}, h.env, h.repo);
+    CHECK(c.exit_code == 1);
+    CHECK((c.err.find("para-relay") != std::string::npos ||
+           c.err.find("proxy") != std::string::npos));
+  }
+
+  TEST_CASE("explain's policy is what the probes observe" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    Completed c = para({"sandbox", "explain", "--json"}, h.env, h.worktree);
+    REQUIRE(c.exit_code == 0);
+    const nlohmann::json e = nlohmann::json::parse(c.out);
+    CHECK(e["session"] == h.session);
+    const std::vector<std::string> argv = e["argv"];
+    CHECK(argv[1] == "--die-with-parent");
+    CHECK(std::find(argv.begin(), argv.end(), "--disable-userns") != argv.end());
+    CHECK(c.out.find(kSecret) == std::string::npos);
+
+    // The same layout through the library, then every listed rule probed.
+    const sandbox::Policy p = h.policy();
+    int writable = 0, protected_paths = 0, denied = 0;
+    for (const nlohmann::json& w : e["writable"]) {
+      const std::string path = w["path"];
+      // The session's own T (explain shows the default one) is not this host's.
+      const std::string reason = w["reason"];
+      if (w["kind"] != "directory" || reason.find("temp directory") != std::string::npos) continue;
+      const std::string target = path + "/probe-" + random_hex(3);
+      CAPTURE(target);
+      CHECK(probe_allowed(p, {"write", target}));
+      ++writable;
+    }
+    for (const nlohmann::json& r : e["protected"]) {
+      const std::string path = r["path"];
+      CAPTURE(path);
+      if (r["kind"] == "file") {
+        CHECK_FALSE(probe_allowed(p, {"append", path}));
+      } else if (r["kind"] == "directory") {
+        CHECK_FALSE(probe_allowed(p, {"write", path + "/planted"}));
+      }
+      ++protected_paths;
+    }
+    for (const nlohmann::json& d : e["deny_read"]) {
+      const std::string path = d["path"];
+      CAPTURE(path);
+      std::string out;
+      probe_allowed(p, {d["kind"] == "directory" ? "list" : "read", path}, &out);
+      CHECK(out.find(kSecret) == std::string::npos);
+      CHECK(out.find("ENTRY") == std::string::npos);
+      ++denied;
+    }
+    CHECK(writable >= 4);
+    CHECK(protected_paths >= 15);
+    CHECK(denied >= 8);
+  }
+
+  TEST_CASE("explain --platform macos prints the profile and the sandbox-exec argv") {
+    SandboxHost h;
+    Completed c = para({"sandbox", "explain", "--platform", "macos", "--profile",
+                        "standard-proxied", "--json", "--", "claude"},
+                       h.env, h.worktree);
+    REQUIRE(c.exit_code == 0);
+    const nlohmann::json e = nlohmann::json::parse(c.out);
+    const std::vector<std::string> argv = e["argv"];
+    CHECK(argv.front() == "/usr/bin/sandbox-exec");
+    CHECK(argv.back() == "claude");
+    const std::string profile = e["sbpl"];
+    CHECK(profile.find(h.worktree) == std::string::npos);
+    CHECK(profile.find("(param \"PROXY_PORT\")") != std::string::npos);
+    CHECK(profile.find(":53") == std::string::npos);
+    for (const auto& [name, value] : e["parameters"].items()) {
+      CHECK(std::find(argv.begin(), argv.end(), name + "=" + value.get<std::string>()) !=
+            argv.end());
+    }
+  }
+}
+
+}  // namespace para::test

@@ -1,0 +1,441 @@
+// The escape suite (reference/sandbox-anchors.md §D): real probes inside real
+// bubblewrap sandboxes. Every attempt that must be blocked is checked twice:
+// the probe's own report, and the host afterwards (nothing changed). Next to
+// each, the legitimate counterpart must work. Cost: about 150 sandboxes,
+// ~10-20 ms each.
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "core/fs.h"
+#include "sandbox/launch.h"
+#include "tests/integration/sandbox/fixture.h"
+
+namespace para::test {
+namespace {
+
+namespace sb = para::sandbox;
+
+bool no_bwrap() {
+  return !bwrap_works();
+}
+
+std::string unique(const std::string& stem) {
+  return stem + "-" + random_hex(4);
+}
+
+// The probe run on the host, outside any sandbox: proves a target is live.
+bool host_probe_allowed(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {probe_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_cmd(argv, {"PATH=/usr/bin:/bin"}, "/").exit_code == 0;
+}
+
+}  // namespace
+
+TEST_SUITE("sandbox/escape") {
+  TEST_CASE("writes outside the writable roots fail, whichever way the path is spelled" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    const std::string readme_before = read_text(h.repo + "/README.md");
+    std::filesystem::create_symlink(h.repo, h.worktree + "/link-out");
+    struct Row {
+      const char* how;
+      std::vector<std::string> probe;
+      std::string host_path;  // must not exist afterwards (empty: checked elsewhere)
+    };
+    const std::vector<Row> rows = {
+        {"absolute path in the main worktree", {"write", h.repo + "/README.md"}, ""},
+        {"absolute path in the home directory",
+         {"write", h.home + "/planted"},
+         h.home + "/planted"},
+        {"absolute system path", {"write", "/etc/para-planted"}, "/etc/para-planted"},
+        {"'..' into another session",
+         {"write", h.worktree + "/../" + h.other + "/planted"},
+         h.other_worktree + "/planted"},
+        {"a symlink made on the host",
+         {"write", h.worktree + "/link-out/planted"},
+         h.repo + "/planted"},
+        {"/proc/self/root",
+         {"write", "/proc/self/root" + h.repo + "/planted2"},
+         h.repo + "/planted2"},
+        {"a hard link to an outside file",
+         {"link", h.repo + "/README.md", h.worktree + "/hard"},
+         h.worktree + "/hard"},
+    };
+    for (const Row& r : rows) {
+      CAPTURE(r.how);
+      std::string out;
+      CHECK_FALSE(probe_allowed(p, r.probe, &out));
+      CAPTURE(out);
+      if (!r.host_path.empty()) CHECK_FALSE(std::filesystem::exists(r.host_path));
+    }
+    CHECK(read_text(h.repo + "/README.md") == readme_before);
+
+    // A symlink made inside the sandbox leads to the same read-only mount.
+    CHECK(probe_allowed(p, {"symlink", h.home, h.worktree + "/link-home"}));
+    CHECK_FALSE(probe_allowed(p, {"write", h.worktree + "/link-home/planted"}));
+    CHECK_FALSE(std::filesystem::exists(h.home + "/planted"));
+
+    // Renaming an ancestor of a protected path, to recreate it unprotected.
+    CHECK_FALSE(probe_allowed(p, {"rename", h.worktree + "/sub", h.worktree + "/sub2"}));
+    CHECK_FALSE(probe_allowed(p, {"rename", h.worktree + "/.claude", h.worktree + "/claude2"}));
+    CHECK_FALSE(probe_allowed(p, {"rename", h.worktree, h.worktree + "-moved"}));
+    CHECK(std::filesystem::is_directory(h.worktree + "/sub/nested/.git/hooks"));
+  }
+
+  TEST_CASE("the legitimate counterparts: the worktree, TMPDIR, caches and ~/.claude are writable" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    for (const std::string& path :
+         {h.worktree + "/new-file", h.worktree + "/sub/nested/file", p.tmpdir + "/scratch",
+          h.home + "/.cache/tool/new", h.home + "/.claude/projects/y.jsonl"}) {
+      CAPTURE(path);
+      CHECK(probe_allowed(p, {"write", path}));
+      CHECK(std::filesystem::exists(path));
+    }
+    CHECK(probe_allowed(p, {"append", h.home + "/.claude.json"}));
+    CHECK(probe_allowed(p, {"rename", h.worktree + "/new-file", h.worktree + "/renamed"}));
+    // /tmp inside is private: writable, and nothing reaches the host's /tmp.
+    const std::string private_tmp = "/tmp/" + unique("para-private");
+    CHECK(probe_allowed(p, {"write", private_tmp}));
+    CHECK_FALSE(std::filesystem::exists(private_tmp));
+    // The rest of the filesystem is readable.
+    CHECK(probe_allowed(p, {"read", "/etc/os-release"}));
+    CHECK(probe_allowed(p, {"read", h.repo + "/README.md"}));
+    CHECK(probe_allowed(p, {"read", h.other_worktree + "/README.md"}));
+    CHECK(probe_allowed(p, {"list", "/usr/bin"}));
+  }
+
+  TEST_CASE("every protected path stays read-only and unchanged" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    const std::string g = h.git_dir, w = h.worktree, s = h.state;
+    const std::vector<std::string> existing = {g + "/config",
+                                               g + "/info/exclude",
+                                               g + "/refs/heads/main",
+                                               g + "/worktrees/" + h.session + "/commondir",
+                                               g + "/worktrees/" + h.session + "/gitdir",
+                                               h.repo + "/.para/config.toml",
+                                               h.repo + "/.para/setup.sh",
+                                               h.other_worktree + "/README.md",
+                                               s + "/" + h.other + ".state",
+                                               s + "/" + h.session + ".state",
+                                               s + "/" + h.other + ".log",
+                                               h.home + "/.gitconfig",
+                                               h.home + "/.bashrc",
+                                               h.home + "/.profile",
+                                               h.home + "/.claude/settings.json",
+                                               w + "/.claude/commands/deploy.md",
+                                               w + "/.envrc",
+                                               w + "/.vscode/tasks.json",
+                                               w + "/sub/nested/.git/config",
+                                               w + "/.git"};
+    for (const std::string& path : existing) {
+      CAPTURE(path);
+      const std::string before = read_text(path);
+      CHECK_FALSE(probe_allowed(p, {"append", path}));
+      CHECK_FALSE(probe_allowed(p, {"write", path}));
+      CHECK(read_text(path) == before);
+    }
+    const std::vector<std::string> new_files = {g + "/hooks/pre-commit",
+                                                g + "/packed-refs",
+                                                g + "/objects/info/alternates",
+                                                g + "/refs/tags/v1",
+                                                h.repo + "/.para/setup-worktree.sh",
+                                                s + "/" + h.other + "/status.json",
+                                                h.home + "/.claude/hooks/hook.sh",
+                                                h.home + "/.claude/commands/x.md",
+                                                w + "/.claude/commands/new.md",
+                                                w + "/sub/nested/.git/hooks/pre-commit",
+                                                h.other_worktree + "/planted"};
+    for (const std::string& path : new_files) {
+      CAPTURE(path);
+      CHECK_FALSE(probe_allowed(p, {"write", path}));
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+  }
+
+  TEST_CASE("the status directory is the one writable place under .para" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    std::filesystem::create_symlink(h.session + "/status.json",
+                                    h.state + "/" + h.session + ".status.json");
+    const sb::Policy p = h.policy();
+    CHECK(probe_allowed(p, {"write", h.state + "/" + h.session + "/status.json"}));
+    CHECK(probe_allowed(p, {"write", h.state + "/" + h.session + ".status.json"}));
+    CHECK(probe_allowed(p, {"write", h.state + "/" + h.session + "/status.json.tmp"}));
+    CHECK(probe_allowed(p, {"rename", h.state + "/" + h.session + "/status.json.tmp",
+                            h.state + "/" + h.session + "/status.json"}));
+    CHECK_FALSE(probe_allowed(p, {"write", h.state + "/" + h.session + ".status.tmp"}));
+    // para itself is on PATH inside, for `para status`.
+    Completed c = in_sandbox(p, {"para", "--version"});
+    CHECK(c.exit_code == 0);
+    CHECK(c.out.find("para ") == 0);
+  }
+
+  TEST_CASE("git commit moves the session branch and no other ref" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string main_before = h.git_out({"rev-parse", "refs/heads/main"});
+    const std::string other_before = h.git_out({"rev-parse", "refs/heads/para/" + h.other});
+    const std::string mine_before = h.git_out({"rev-parse", "refs/heads/para/" + h.session});
+    sb::Policy p = h.policy();
+    write_text(h.worktree + "/work.txt", "agent work\n");
+    Completed commit = in_sandbox(
+        p,
+        {"sh", "-c", "git add work.txt && git commit -q -m 'agent commit' && git rev-parse HEAD"});
+    REQUIRE_MESSAGE(commit.exit_code == 0, commit.err);
+    const std::string inside_head = trim(commit.out);
+    // Moving other refs fails, or lands in the private copy and is dropped.
+    for (const std::vector<std::string>& attempt :
+         {std::vector<std::string>{"git", "update-ref", "refs/heads/main", "HEAD"},
+          {"git", "branch", "-f", "main", "HEAD"},
+          {"git", "tag", "v1"},
+          {"git", "update-ref", "refs/remotes/origin/main", "HEAD"}}) {
+      CAPTURE(attempt[1]);
+      CHECK(in_sandbox(p, attempt).exit_code != 0);
+    }
+    in_sandbox(p, {"git", "update-ref", "refs/heads/para/" + h.other, "HEAD"});
+    in_sandbox(p, {"git", "update-ref", "refs/heads/para/archived/x/" + h.other, "HEAD"});
+    REQUIRE(sb::sync_session_ref(p));
+    CHECK(h.git_out({"rev-parse", "refs/heads/para/" + h.session}) == inside_head);
+    CHECK(inside_head != mine_before);
+    CHECK(h.git_out({"rev-parse", "refs/heads/main"}) == main_before);
+    CHECK(h.git_out({"rev-parse", "refs/heads/para/" + h.other}) == other_before);
+    CHECK_FALSE(
+        h.git({"rev-parse", "--verify", "-q", "refs/heads/para/archived/x/" + h.other}).ok());
+    CHECK_FALSE(h.git({"rev-parse", "--verify", "-q", "refs/tags/v1"}).ok());
+    CHECK(h.git_out({"log", "-1", "--format=%s", "para/" + h.session}) == "agent commit");
+
+    // Pointing HEAD at main inside is undone before any host-side git runs.
+    CHECK(in_sandbox(p, {"git", "symbolic-ref", "HEAD", "refs/heads/main"}).exit_code == 0);
+    Result<bool> restored = sb::restore_session_head(p);
+    REQUIRE(restored);
+    CHECK(*restored);
+    CHECK(h.git_out({"symbolic-ref", "HEAD"}, h.worktree) == "refs/heads/para/" + h.session);
+    // A bogus value written to the private ref is refused, not copied.
+    write_text(p.git->private_refs + "/" + h.session, "not-a-commit\n");
+    CHECK_FALSE(sb::sync_session_ref(p));
+    CHECK(h.git_out({"rev-parse", "refs/heads/para/" + h.session}) == inside_head);
+  }
+
+  TEST_CASE("read-denied secrets show nothing" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    for (const char* secret :
+         {".ssh/id_ed25519", ".aws/credentials", ".gnupg/private-keys-v1.d/key",
+          ".config/gh/hosts.yml", ".docker/config.json", ".kube/config", ".netrc",
+          ".git-credentials"}) {
+      CAPTURE(secret);
+      std::string out;
+      probe_allowed(p, {"read", h.home + "/" + secret}, &out);
+      CHECK(out.find(kSecret) == std::string::npos);
+      // Nor can the secret be moved or copied out of its store.
+      CHECK_FALSE(probe_allowed(p, {"rename", h.home + "/" + secret, h.worktree + "/stolen"}));
+    }
+    CHECK_FALSE(probe_allowed(p, {"list", h.home + "/.ssh"}));
+    CHECK_FALSE(probe_allowed(p, {"write", h.home + "/.ssh/authorized_keys"}));
+    // The host still has them, and the sandbox still reads the rest of home.
+    CHECK(read_text(h.home + "/.ssh/id_ed25519").find(kSecret) != std::string::npos);
+    CHECK(probe_allowed(p, {"read", h.home + "/.gitconfig"}));
+  }
+
+  TEST_CASE("host Unix sockets cannot be reached: docker.sock, ssh-agent, D-Bus" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string run_dir = "/run/" + unique("para-test");
+    std::filesystem::create_directories(run_dir);
+    struct Cleanup {
+      std::string d;
+      ~Cleanup() {
+        std::error_code ec;
+        std::filesystem::remove_all(d, ec);
+      }
+    } cleanup{run_dir};
+    const std::string agent_dir = h.dir / unique("ssh");
+    std::filesystem::create_directories(agent_dir);
+    const std::string abstract = unique("para-test-dbus");
+    LoopbackServer docker(LoopbackServer::Kind::unix_path, run_dir + "/docker.sock");
+    LoopbackServer dbus(LoopbackServer::Kind::unix_path, run_dir + "/bus");
+    LoopbackServer dbus_abstract(LoopbackServer::Kind::unix_abstract, abstract);
+    LoopbackServer agent(LoopbackServer::Kind::unix_path, agent_dir + "/agent.1");
+    LoopbackServer home_agent(LoopbackServer::Kind::unix_path, h.home + "/agent.sock");
+    LoopbackServer in_worktree(LoopbackServer::Kind::unix_path, h.worktree + "/dev.sock");
+    const std::vector<std::string> paths = {run_dir + "/docker.sock", run_dir + "/bus",
+                                            agent_dir + "/agent.1", h.home + "/agent.sock",
+                                            h.worktree + "/dev.sock"};
+    for (const std::string& path : paths) {
+      CAPTURE(path);
+      REQUIRE(host_probe_allowed({"connect-unix", path}));  // live on the host
+    }
+    REQUIRE(host_probe_allowed({"connect-abstract", abstract}));
+
+    sb::PolicyInputs in = h.inputs();
+    in.environment.push_back("SSH_AUTH_SOCK=" + h.home + "/agent.sock");
+    Result<sb::Policy> built = sb::build_policy(in);
+    REQUIRE(built);
+    REQUIRE(sb::prepare_host(*built));
+    for (const sb::Policy& p : {*built, h.policy("standard", true, sb::NetworkMode::none)}) {
+      CAPTURE(sb::network_mode_name(p.network));
+      const int hits_before = docker.hits() + dbus.hits() + dbus_abstract.hits() + agent.hits() +
+                              home_agent.hits() + in_worktree.hits();
+      for (const std::string& path : paths) {
+        CAPTURE(path);
+        CHECK_FALSE(probe_allowed(p, {"connect-unix", path}));
+      }
+      CHECK_FALSE(probe_allowed(p, {"connect-abstract", abstract}));
+      CHECK_FALSE(probe_allowed(p, {"socket-unix"}));
+      CHECK(probe_allowed(p, {"socketpair"}));  // reaches nothing; node needs it
+      CHECK(docker.hits() + dbus.hits() + dbus_abstract.hits() + agent.hits() + home_agent.hits() +
+                in_worktree.hits() ==
+            hits_before);
+    }
+    // Second layer, independent of the seccomp filter: the host socket
+    // directories are empty inside and env-named sockets are covered.
+    const sb::Policy& p = *built;
+    CHECK_FALSE(probe_allowed(p, {"list", run_dir}));
+    CHECK_FALSE(probe_allowed(p, {"list", agent_dir}));
+    std::string out;
+    probe_allowed(p, {"read", h.home + "/agent.sock"}, &out);
+    CHECK(out.find("ENXIO") == std::string::npos);  // a /dev/null, not a socket
+    Completed env = in_sandbox(p, {"env"});
+    CHECK(env.out.find("SSH_AUTH_SOCK") == std::string::npos);
+    if (std::filesystem::exists("/var/run/docker.sock")) {
+      CHECK_FALSE(probe_allowed(p, {"connect-unix", "/var/run/docker.sock"}));
+      std::string listing;
+      probe_allowed(p, {"list", "/var/run"}, &listing);
+      CHECK(listing.find("docker.sock") == std::string::npos);
+    }
+  }
+
+  TEST_CASE("no namespaces, mounts or ptrace inside; host processes are invisible" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    CHECK_FALSE(probe_allowed(p, {"userns"}));
+    CHECK_FALSE(probe_allowed(p, {"mountns"}));
+    CHECK_FALSE(probe_allowed(p, {"mount", h.worktree + "/sub"}));
+    CHECK_FALSE(probe_allowed(p, {"umount", h.worktree + "/.envrc"}));
+    CHECK_FALSE(probe_allowed(p, {"umount", h.git_dir + "/refs/heads/para"}));
+    CHECK_FALSE(probe_allowed(p, {"remount-rw", h.repo}));
+    CHECK_FALSE(probe_allowed(p, {"tiocsti"}));  // no controlling terminal: new session
+
+    const std::string marker = "4242." + std::to_string(::getpid());
+    Result<pid_t> host_sleep = spawn(SpawnOptions{.argv = {"sleep", marker}});
+    REQUIRE(host_sleep);
+    REQUIRE(wait_until([&] { return !host_processes_with(marker).empty(); }));
+    CHECK_FALSE(probe_allowed(p, {"find-process", marker}));
+    CHECK_FALSE(probe_allowed(p, {"ptrace", std::to_string(*host_sleep)}));
+    CHECK(process_exists(*host_sleep));
+    ::kill(*host_sleep, SIGKILL);
+    (void)wait_for(*host_sleep, std::nullopt);
+    // Its own processes are visible to it.
+    Completed own =
+        in_sandbox(p, {"sh", "-c", "sleep 3 & " + probe_path() + " find-process 'sleep 3'"});
+    CHECK(own.exit_code == 0);
+    Completed status = in_sandbox(p, {"cat", "/proc/self/status"});
+    CHECK(status.out.find("NoNewPrivs:\t1") != std::string::npos);
+    CHECK(status.out.find("CapEff:\t0000000000000000") != std::string::npos);
+  }
+
+  TEST_CASE("nothing outlives the sandbox" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    const std::string marker = "313." + std::to_string(::getpid());
+    CHECK(probe_allowed(p, {"spawn-daemon", marker}));
+    CHECK(wait_until([&] { return host_processes_with(marker).empty(); }, std::chrono::seconds(5)));
+
+    // Killing the sandbox (what the supervisor does) ends everything inside,
+    // once the command runs and also during bwrap's set-up.
+    for (const bool at_once : {false, true}) {
+      CAPTURE(at_once);
+      const std::string m1 = "271." + std::to_string(::getpid()) + (at_once ? "1" : "2");
+      Result<sb::Launched> l = sb::launch(
+          p, {"sh", "-c", "sleep " + m1 + "1 & sleep " + m1 + "2 & wait"}, sb::LaunchOptions{});
+      REQUIRE(l);
+      const auto sleeps = [&] {
+        int n = 0;
+        for (pid_t pid : host_processes_with(m1)) {
+          n += read_text("/proc/" + std::to_string(pid) + "/cmdline").starts_with("sleep") ? 1 : 0;
+        }
+        return n;
+      };
+      if (!at_once) REQUIRE(wait_until([&] { return sleeps() == 2; }));
+      sb::kill_sandbox(*l);
+      (void)sb::wait_sandboxed(*l);
+      CHECK(wait_until([&] { return host_processes_with(m1).empty(); }, std::chrono::seconds(5)));
+    }
+  }
+
+  TEST_CASE("an empty network namespace reaches nothing on the host" * doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    LoopbackServer tcp4(LoopbackServer::Kind::tcp, "127.0.0.1");
+    LoopbackServer tcp6(LoopbackServer::Kind::tcp, "::1");
+    LoopbackServer udp4(LoopbackServer::Kind::udp, "127.0.0.1");
+    LoopbackServer udp6(LoopbackServer::Kind::udp, "::1");
+    LoopbackServer dns(LoopbackServer::Kind::udp, "127.0.0.1");
+    struct Target {
+      const char* what;
+      std::vector<std::string> probe;
+      const LoopbackServer& server;
+    };
+    const std::vector<Target> targets = {
+        {"TCP over IPv4", {"tcp", "127.0.0.1", std::to_string(tcp4.port())}, tcp4},
+        {"TCP over IPv6", {"tcp", "::1", std::to_string(tcp6.port())}, tcp6},
+        {"UDP over IPv4", {"udp", "127.0.0.1", std::to_string(udp4.port())}, udp4},
+        {"UDP over IPv6", {"udp", "::1", std::to_string(udp6.port())}, udp6},
+        {"a DNS query", {"dns", "127.0.0.1", std::to_string(dns.port())}, dns},
+    };
+    for (const Target& t : targets) REQUIRE_MESSAGE(host_probe_allowed(t.probe), t.what);
+    const sb::Policy offline = h.policy("standard", true, sb::NetworkMode::none);
+    const sb::Policy open = h.policy("standard");
+    for (const Target& t : targets) {
+      CAPTURE(t.what);
+      const int before = t.server.hits();
+      CHECK_FALSE(probe_allowed(offline, t.probe));
+      CHECK(t.server.hits() == before);
+      CHECK(probe_allowed(open, t.probe));  // the standard profile shares the host network
+    }
+    CHECK_FALSE(probe_allowed(offline, {"icmp", "127.0.0.1"}));
+    // No route anywhere but the sandbox's own loopback.
+    Completed routes = in_sandbox(offline, {"cat", "/proc/net/route"});
+    CHECK(routes.out.find("\n") == routes.out.rfind("\n"));  // the header line only
+    Completed routes6 = in_sandbox(offline, {"cat", "/proc/net/ipv6_route"});
+    std::istringstream lines(routes6.out);
+    for (std::string line; std::getline(lines, line);) {
+      CAPTURE(line);
+      CHECK(line.ends_with(" lo"));
+    }
+    Completed links = in_sandbox(offline, {"cat", "/proc/net/dev"});
+    CHECK(links.out.find("lo:") != std::string::npos);
+    CHECK(links.out.find("eth") == std::string::npos);
+  }
+
+  TEST_CASE("standard-proxied fails closed without the relay or the proxy socket" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    sb::PolicyInputs in = h.inputs("standard-proxied");
+    in.relay_bin.clear();
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    Result<sb::Launched> l = sb::launch(*p, {"true"}, {});
+    REQUIRE_FALSE(l);
+    CHECK(l.error().code == Errc::unavailable);
+    CHECK(l.error().message.find("para-relay") != std::string::npos);
+    in.relay_bin = "/bin/true";  // present, but no proxy listening
+    in.proxy_socket = h.runtime + "/proxy.sock";
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    l = sb::launch(*p, {"true"}, {});
+    REQUIRE_FALSE(l);
+    CHECK(l.error().message.find("proxy") != std::string::npos);
+  }
+}
+
+}  // namespace para::test

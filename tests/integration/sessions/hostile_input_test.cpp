@@ -1,0 +1,270 @@
+// Must-show 3 and 4 of issue 2: hostile text reaches the agent and git byte
+// for byte and runs nothing; bad input is a clear error that changes nothing.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "tests/integration/sessions/para_repo.h"
+
+namespace para::test {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* const kHostile[] = {
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "a; touch PWNED",
+    "a | touch PWNED",
+    "a && touch PWNED\n; rm -rf /",
+    "line one\nline two\n\nline four",
+    "\"double\" and 'single' quotes",
+    "non-ASCII: é ü 日本語 🚀",
+    "-rf --help",
+    "  leading and trailing spaces  ",
+};
+
+bool agent_done(const ParaRepo& r, const std::string& name) {
+  json list = r.para_json({"list"});
+  for (const json& s : list["sessions"]) {
+    if (s["name"] == name) return s["agent"]["state"] != "running";
+  }
+  return false;
+}
+
+// A big text without NUL bytes, mixing lines, quotes, shell syntax and UTF-8.
+std::string megabyte_text() {
+  std::string out;
+  int i = 0;
+  while (out.size() < (1u << 20)) {
+    out += "line " + std::to_string(i++) + " $(touch PWNED) `x` ; | & \"q\" 'q' é\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("integration/sessions/hostile") {
+  TEST_CASE("prompts reach the agent byte-exact as one argv element and execute nothing") {
+    ParaRepo r;
+    const std::string out_dir = r.scratch() + "/out";
+    fs::create_directories(out_dir);
+    r.set_agent({r.script("agent.sh", "#!/bin/sh\nprintf '%s' \"$1\" > \"" + out_dir +
+                                          "/$PARA_SESSION.arg\"\ncat \"$2\" > \"" + out_dir +
+                                          "/$PARA_SESSION.file\"\n"),
+                 "{prompt}", "{prompt_file}"});
+    int i = 0;
+    for (const char* prompt : kHostile) {
+      const std::string name = "h" + std::to_string(i++);
+      CAPTURE(prompt);
+      Completed c = r.para({"start", name, "-p", prompt});
+      REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+      REQUIRE(wait_until([&] { return agent_done(r, name); }));
+      CHECK(read_text(out_dir + "/" + name + ".arg") == prompt);
+      CHECK(read_text(out_dir + "/" + name + ".file") == prompt);
+    }
+    CHECK_FALSE(fs::exists(r.path() + "/PWNED"));
+    for (int j = 0; j < i; ++j)
+      CHECK_FALSE(fs::exists(r.worktree("h" + std::to_string(j)) + "/PWNED"));
+  }
+
+  TEST_CASE("a 1 MB prompt reaches the agent byte-exact through {prompt_file} and -f") {
+    ParaRepo r;
+    const std::string out = r.scratch() + "/big.out";
+    r.set_agent(
+        {r.script("agent.sh", "#!/bin/sh\ncat \"$1\" > \"" + out + "\"\n"), "{prompt_file}"});
+    const std::string big = megabyte_text();
+    write_text(r.scratch() + "/task.md", big);
+    Completed c = r.para({"start", "big", "-f", r.scratch() + "/task.md"});
+    REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "big"); }));
+    CHECK(read_text(out) == big);
+    CHECK_FALSE(fs::exists(r.path() + "/PWNED"));
+  }
+
+  TEST_CASE("a prompt too long for one argument is refused before anything is created") {
+    ParaRepo r;
+    r.set_agent({"/bin/true", "{prompt}"});
+    write_text(r.scratch() + "/task.md", megabyte_text());
+    const std::string before = r.snapshot();
+    Completed c = r.para({"start", "toolong", "-f", r.scratch() + "/task.md"});
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("{prompt_file}") != std::string::npos);
+    CHECK(r.snapshot() == before);
+  }
+
+  TEST_CASE("commit messages reach git byte-exact, including 1 MB and every metacharacter") {
+    ParaRepo r;
+    std::vector<std::string> messages(std::begin(kHostile), std::end(kHostile));
+    messages.push_back(megabyte_text());
+    int i = 0;
+    for (const std::string& message : messages) {
+      const std::string name = "m" + std::to_string(i++);
+      CAPTURE(message.substr(0, 40));
+      REQUIRE(r.para({"start", name}).exit_code == 0);
+      write_text(r.worktree(name) + "/f.txt", name);
+      // "--": a message may start with '-'. A 1 MB message is more than one
+      // argument may hold, so it goes through -F.
+      write_text(r.scratch() + "/message", message);
+      Completed c = message.size() > 100000
+                        ? r.para({"finish", "-F", r.scratch() + "/message", name})
+                        : r.para({"finish", "--", message, name});
+      REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+      CHECK(r.repo().git({"log", "-1", "--format=%B", "para/" + name}).out == message + "\n");
+    }
+    CHECK_FALSE(fs::exists(r.path() + "/PWNED"));
+  }
+
+  TEST_CASE("bad session names are clear errors that change nothing") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "taken"}).exit_code == 0);
+    const std::string before = r.snapshot();
+    struct Row {
+      std::string name, expect;
+    };
+    const Row rows[] = {{"../x", "'.'"},
+                        {"a b", "' '"},
+                        {"-rf", "must start with a letter or digit"},
+                        {"..", "'.'"},
+                        {std::string(300, 'n'), "300 characters"},
+                        {"taken", "already exists"},
+                        {"", "empty"},
+                        {"x\ny", "not allowed"}};
+    for (const Row& row : rows) {
+      CAPTURE(row.name);
+      // "--" so that a name starting with '-' is a name, not an option.
+      Completed c = r.para({"start", "--", row.name});
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find(row.expect) != std::string::npos);
+      CHECK(c.err.rfind("para: ", 0) == 0);
+      CHECK(r.snapshot() == before);
+    }
+  }
+
+  TEST_CASE("starting outside a repository, without commits or on a detached HEAD is refused") {
+    SUBCASE("not a git repository") {
+      TempDir dir;
+      Completed c =
+          run_cmd({built_binary("para"), "start", "x"}, isolated_env(dir.path()), dir.path());
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find("not inside a git repository") != std::string::npos);
+      CHECK(fs::is_empty(dir.path()));
+    }
+    SUBCASE("a repository without commits") {
+      ParaRepo r(false);
+      const std::string before = r.snapshot();
+      Completed c = r.para({"start", "x"});
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find("no commits") != std::string::npos);
+      CHECK(r.snapshot() == before);
+      CHECK_FALSE(fs::exists(r.path() + "/.para"));
+    }
+    SUBCASE("a detached HEAD") {
+      ParaRepo r;
+      r.repo().git_out({"checkout", "-q", "--detach"});
+      const std::string before = r.snapshot();
+      Completed c = r.para({"start", "x"});
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find("detached") != std::string::npos);
+      CHECK(r.snapshot() == before);
+    }
+  }
+
+  TEST_CASE("cancel with uncommitted changes needs --force and changes nothing without it") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "dirty"}).exit_code == 0);
+    write_text(r.worktree("dirty") + "/new.txt", "unsaved\n");
+    const std::string before = r.snapshot();
+    Completed c = r.para({"cancel", "dirty"});
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("uncommitted changes") != std::string::npos);
+    CHECK(c.err.find("new.txt") != std::string::npos);
+    CHECK(c.err.find("--force") != std::string::npos);
+    CHECK(r.snapshot() == before);
+    CHECK(read_text(r.worktree("dirty") + "/new.txt") == "unsaved\n");
+  }
+
+  TEST_CASE("finish with nothing to commit succeeds without an empty commit") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "clean"}).exit_code == 0);
+    const std::string tip = r.repo().git_out({"rev-parse", "para/clean"});
+    json done = r.para_json({"finish", "nothing", "clean"});
+    CHECK(done["committed"] == false);
+    CHECK(r.repo().git_out({"rev-parse", "para/clean"}) == tip);
+  }
+
+  TEST_CASE("a corrupt or truncated state file is a clear error and nothing changes") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "good"}).exit_code == 0);
+    REQUIRE(r.para({"start", "broken"}).exit_code == 0);
+    const std::string state = r.state_dir() + "/broken.state";
+    const std::string full = read_text(state);
+    for (const std::string& content :
+         {full.substr(0, full.size() / 2), std::string(), std::string("{\"name\": 5}"),
+          std::string("\x01\x02garbage")}) {
+      CAPTURE(content);
+      write_text(state, content);
+      const std::string before = r.snapshot();
+      for (const std::vector<std::string>& args :
+           {std::vector<std::string>{"finish", "msg", "broken"},
+            {"cancel", "broken", "--force"},
+            {"resume", "broken"},
+            {"list"}}) {
+        CAPTURE(args[0]);
+        Completed c = r.para(args);
+        CHECK(c.exit_code == 1);
+        CHECK(c.err.find("broken.state is corrupt") != std::string::npos);
+        CHECK(c.err.find("para clean") != std::string::npos);
+        CHECK(r.snapshot() == before);
+      }
+      // The other session is still listed.
+      CHECK(r.para({"list"}).out.find("good") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a config value of the wrong type is refused and the file is unchanged") {
+    ParaRepo r;
+    const std::string config = r.repo().home() + "/.config/para/config.toml";
+    REQUIRE(r.para({"config", "set", "session.preserve_on_finish", "true"}).exit_code == 0);
+    const std::string before = read_text(config);
+    struct Row {
+      std::vector<std::string> args;
+      std::string expect;
+    };
+    const Row rows[] = {
+        {{"config", "set", "session.preserve_on_finish", "maybe"}, "true or false"},
+        {{"config", "set", "session.auto_cleanup_days", "ten"}, "a whole number"},
+        {{"config", "set", "session.auto_cleanup_days", "0"}, "must be at least 1"},
+        {{"config", "set", "sandbox.profile", "wide-open"}, "must be one of"},
+        {{"config", "set", "no.such.key", "1"}, "unknown config key"},
+        {{"config", "set", "git.branch_prefix", "a b"}, "does not match the pattern"},
+    };
+    for (const Row& row : rows) {
+      CAPTURE(row.args[2]);
+      Completed c = r.para(row.args);
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find(row.expect) != std::string::npos);
+      CHECK(read_text(config) == before);
+    }
+    // A hand-edited file of the wrong type is reported by every command.
+    write_text(config, "[sandbox]\nenabled = \"yes\"\n");
+    Completed c = r.para({"list"});
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("sandbox.enabled: expected boolean, got string") != std::string::npos);
+  }
+
+  TEST_CASE("bad flags are usage errors with exit code 2") {
+    ParaRepo r;
+    CHECK(r.para({"start", "--no-such-flag"}).exit_code == 2);
+    CHECK(r.para({"finish"}).exit_code == 2);
+    CHECK(r.para({"nonsense"}).exit_code == 2);
+    CHECK(r.para({"start", "--help"}).exit_code == 0);
+    Completed both = r.para({"start", "x", "-p", "a", "-f", "b"});
+    CHECK(both.exit_code == 1);
+    CHECK(both.err.find("not both") != std::string::npos);
+  }
+}
+
+}  // namespace para::test

@@ -1,0 +1,108 @@
+#include "sandbox/bwrap.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "sandbox/seccomp.h"
+#include "tests/unit/sandbox/fake_fs.h"
+
+namespace para::test {
+namespace {
+
+namespace sb = para::sandbox;
+
+sb::Policy reference_policy(const std::string& profile) {
+  static const FakeFs fs = reference_host();
+  Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, profile));
+  REQUIRE(p);
+  return *p;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Index of the op "--FLAG SRC DEST" whose DEST is dest.
+long position_of(const std::vector<std::string>& a, const std::string& flag,
+                 const std::string& dest) {
+  for (size_t i = 0; i + 2 < a.size(); ++i) {
+    if (a[i] == flag && a[i + 2] == dest) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_SUITE("sandbox/bwrap") {
+  TEST_CASE("the argv starts with the lifetime flags and ends with the command untouched") {
+    const sb::Policy p = reference_policy("standard");
+    const std::vector<std::string> cmd = {"sh", "-c", "echo '--bind / /'", "--", "--unshare-all"};
+    const std::vector<std::string> a = sb::bwrap_argv(p, cmd);
+    REQUIRE(a.size() > 8);
+    CHECK(a[0] == "--die-with-parent");
+    CHECK(a[1] == "--new-session");
+    CHECK(a[2] == "--unshare-all");
+    for (const char* f : {"--unshare-user", "--disable-userns", "--cap-drop"})
+      CHECK(contains(a, f));
+    const auto sep = std::find(a.begin(), a.end(), "--");
+    REQUIRE(sep != a.end());
+    CHECK(std::vector<std::string>(sep + 1, a.end()) == cmd);
+  }
+
+  TEST_CASE("--share-net only for the standard profile; seccomp only without the relay") {
+    const std::vector<std::string> open = sb::bwrap_argv(reference_policy("standard"), {"true"});
+    const std::vector<std::string> proxied =
+        sb::bwrap_argv(reference_policy("standard-proxied"), {"true"});
+    CHECK(contains(open, "--share-net"));
+    CHECK_FALSE(contains(proxied, "--share-net"));
+    CHECK(contains(open, "--seccomp"));
+    CHECK_FALSE(contains(proxied, "--seccomp"));
+  }
+
+  TEST_CASE("standard-proxied wraps the command in the relay and binds the proxy socket") {
+    const sb::BwrapPlan plan = sb::bwrap_plan(reference_policy("standard-proxied"), {"curl", "x"});
+    const std::vector<std::string> want = {sb::kRelayInside,
+                                           "--listen",
+                                           "127.0.0.1:8877",
+                                           "--connect",
+                                           "unix:/run/para/proxy.sock",
+                                           "--",
+                                           "curl",
+                                           "x"};
+    CHECK(plan.command == want);
+    const std::vector<std::string> a = sb::render_bwrap(plan);
+    CHECK(position_of(a, "--bind", sb::kProxySocketInside) >= 0);
+    CHECK(position_of(a, "--ro-bind", sb::kRelayInside) >= 0);
+  }
+
+  TEST_CASE(
+      "mounts: the most specific rule comes last, and ancestors of protected paths are pinned") {
+    const std::vector<std::string> a = sb::bwrap_argv(reference_policy("standard"), {"true"});
+    const std::string w = "/work/repo/.para/worktrees/agent1";
+    CHECK(position_of(a, "--bind", w) < position_of(a, "--ro-bind", w + "/.envrc"));
+    CHECK(position_of(a, "--bind", w) < position_of(a, "--bind", w + "/sub"));  // pin
+    CHECK(position_of(a, "--bind", w + "/sub") <
+          position_of(a, "--ro-bind", w + "/sub/.git/hooks"));
+    CHECK(position_of(a, "--ro-bind", "/") < position_of(a, "--bind", w));
+    const long netrc = position_of(a, "--ro-bind", "/home/dev/.netrc");
+    REQUIRE(netrc >= 0);
+    CHECK(a[static_cast<size_t>(netrc) + 1] == "/dev/null");
+    const auto tmpfs_ssh = std::find(a.begin(), a.end(), "/home/dev/.ssh");
+    REQUIRE(tmpfs_ssh != a.end());
+    CHECK(*(tmpfs_ssh - 1) == "--tmpfs");
+    CHECK(*(tmpfs_ssh + 1) == "--remount-ro");
+    // The private ref directory covers the session branches, after G's mounts.
+    CHECK(position_of(a, "--bind", "/work/repo/.git/refs/heads/para") >
+          position_of(a, "--bind", "/work/repo/.git/objects"));
+  }
+
+  TEST_CASE("the seccomp program is whole sock_filter records ending in ALLOW") {
+    const std::string f = sb::unix_socket_filter();
+    CHECK(f.size() % 8 == 0);
+    CHECK(f.size() / 8 >= 10);
+    CHECK(f.size() / 8 < 64);
+  }
+}
+
+}  // namespace para::test

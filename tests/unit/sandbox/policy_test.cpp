@@ -1,0 +1,172 @@
+#include "sandbox/policy.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "tests/unit/sandbox/fake_fs.h"
+
+namespace para::test {
+namespace {
+
+namespace sb = para::sandbox;
+using sb::PathKind;
+
+bool listed(const std::vector<sb::PathRule>& rules, const std::string& path) {
+  return std::any_of(rules.begin(), rules.end(),
+                     [&](const sb::PathRule& r) { return r.path == path; });
+}
+
+}  // namespace
+
+TEST_SUITE("sandbox/policy") {
+  TEST_CASE("para's legacy profile names map to standard; unknown names list the choices") {
+    for (const std::string& name : sb::profile_names()) {
+      CAPTURE(name);
+      Result<sb::Profile> p = sb::resolve_profile(name);
+      REQUIRE(p);
+      CHECK(p->name == (name == "standard-proxied" ? "standard-proxied" : "standard"));
+    }
+    CHECK(sb::resolve_profile("restrictive")->network == sb::NetworkMode::open);
+    CHECK(sb::resolve_profile("standard-proxied")->network == sb::NetworkMode::proxied);
+    Result<sb::Profile> bad = sb::resolve_profile("paranoid");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("standard-proxied") != std::string::npos);
+  }
+
+  TEST_CASE("a session policy: writable roots, protected paths and hidden secrets") {
+    const FakeFs fs = reference_host();
+    Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, "standard"));
+    REQUIRE(p);
+    const std::string r = "/work/repo", g = r + "/.git", w = r + "/.para/worktrees/agent1";
+    for (const std::string& path :
+         {w, std::string("/tmp/para-1000/x-agent1/tmp"), r + "/.para/state/agent1", g + "/objects",
+          g + "/worktrees/agent1", std::string("/home/dev/.claude"),
+          std::string("/home/dev/.claude.json"), std::string("/home/dev/.cache")}) {
+      CAPTURE(path);
+      CHECK(listed(p->writable, path));
+    }
+    CHECK_FALSE(listed(p->writable, r));
+    CHECK_FALSE(listed(p->writable, r + "/.para"));
+    for (const std::string& path :
+         {g + "/config", g + "/hooks", g + "/info", g + "/objects/info", g + "/packed-refs",
+          g + "/worktrees/agent1/commondir", w + "/.git", w + "/.envrc", w + "/sub/.git/hooks",
+          w + "/sub/.git/config", std::string("/home/dev/.gitconfig"),
+          std::string("/home/dev/.bashrc"), std::string("/home/dev/.claude/settings.json"),
+          std::string("/home/dev/.claude/hooks")}) {
+      CAPTURE(path);
+      CHECK(listed(p->protect, path));
+    }
+    CHECK(listed(p->deny_read, "/home/dev/.ssh"));
+    CHECK(listed(p->deny_read, "/home/dev/.netrc"));
+    CHECK_FALSE(listed(p->deny_read, "/home/dev/.kube"));  // absent: nothing to hide
+    CHECK(listed(p->hidden, "/tmp"));
+    CHECK(listed(p->hidden, "/run"));
+    REQUIRE(p->git);
+    CHECK(p->git->ref_file == g + "/refs/heads/para/agent1");
+    REQUIRE(p->private_binds.size() == 2);
+    CHECK(p->private_binds[0].target == g + "/refs/heads/para");
+  }
+
+  TEST_CASE(
+      "the environment: policy variables set, host sockets removed, secrets kept only in the "
+      "base") {
+    const FakeFs fs = reference_host();
+    Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, "standard-proxied"));
+    REQUIRE(p);
+    const std::vector<std::string> env = sb::final_environment(*p);
+    const auto has = [&](const std::string& kv) {
+      return std::find(env.begin(), env.end(), kv) != env.end();
+    };
+    CHECK(has("HTTPS_PROXY=http://127.0.0.1:8877"));
+    CHECK(has("NO_PROXY=localhost,127.0.0.1,::1"));
+    CHECK(has("TMPDIR=/tmp/para-1000/x-agent1/tmp"));
+    CHECK(has("PARA_BIN=/run/para/bin/para"));
+    CHECK(has("PATH=/run/para/bin:/usr/bin:/bin"));
+    CHECK(has("ANTHROPIC_API_KEY=sk-secret-value"));  // the agent needs its key
+    CHECK(std::none_of(env.begin(), env.end(),
+                       [](const std::string& kv) { return kv.starts_with("SSH_AUTH_SOCK="); }));
+    for (const auto& [k, v] : p->env_set) CHECK(v.find("sk-secret") == std::string::npos);
+  }
+
+  TEST_CASE("bad inputs are refused with a message naming the field") {
+    const FakeFs fs = reference_host();
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    in.worktree = "relative/path";
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE_FALSE(p);
+    CHECK(p.error().message.find("worktree") != std::string::npos);
+    in = reference_inputs(fs, "standard");
+    in.home = "/home/dev/../root";
+    CHECK_FALSE(sb::build_policy(in));
+    in = reference_inputs(fs, "standard");
+    in.session = "-bad";
+    CHECK_FALSE(sb::build_policy(in));
+    in = reference_inputs(fs, "standard");
+    in.proxy_port = 70000;
+    CHECK_FALSE(sb::build_policy(in));
+    in = reference_inputs(fs, "standard");
+    in.session = "other1";  // no G/worktrees/other1: not a linked worktree of G
+    CHECK_FALSE(sb::build_policy(in));
+  }
+
+  TEST_CASE("a protected name that is a symlink protects its directory, or fails at the top") {
+    FakeFs fs = reference_host();
+    const std::string w = "/work/repo/.para/worktrees/agent1";
+    fs.link(w + "/sub/.vscode", "/elsewhere");
+    Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, "standard"));
+    REQUIRE(p);
+    CHECK(listed(p->protect, w + "/sub"));
+    fs.link(w + "/.mcp.json", "/elsewhere/mcp.json");
+    p = sb::build_policy(reference_inputs(fs, "standard"));
+    REQUIRE_FALSE(p);
+    CHECK(p.error().message.find(".mcp.json") != std::string::npos);
+  }
+
+  TEST_CASE(
+      "configured lists: deny_read replaces the default, extra_writable never undoes a deny") {
+    FakeFs fs = reference_host();
+    fs.add("/data/shared");
+    fs.add("/home/dev/.ssh/cache");
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    in.deny_read = std::vector<std::string>{"~/.aws"};
+    in.extra_writable = {"/data/shared", "~/.ssh/cache"};
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(listed(p->deny_read, "/home/dev/.aws"));
+    CHECK_FALSE(listed(p->deny_read, "/home/dev/.ssh"));
+    CHECK(listed(p->writable, "/data/shared"));
+    in.deny_read.reset();
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK_FALSE(listed(p->writable, "/home/dev/.ssh/cache"));
+    in.extra_writable = {"relative"};
+    CHECK_FALSE(sb::build_policy(in));
+  }
+
+  TEST_CASE("outside a session the worktree's own .git and .para are protected") {
+    FakeFs fs = reference_host();
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    in.session.clear();
+    in.worktree = "/work/repo";
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(listed(p->writable, "/work/repo"));
+    CHECK(listed(p->protect, "/work/repo/.para"));
+    CHECK(listed(p->protect, "/work/repo/.git/config"));
+    CHECK_FALSE(p->git);
+  }
+
+  TEST_CASE("session names follow para's rules") {
+    CHECK(sb::validate_session_name("quiet_phoenix"));
+    CHECK(sb::validate_session_name("a"));
+    CHECK(sb::validate_session_name(std::string(50, 'x')));
+    CHECK_FALSE(sb::validate_session_name(std::string(51, 'x')));
+    CHECK_FALSE(sb::validate_session_name(""));
+    CHECK_FALSE(sb::validate_session_name("_x"));
+    CHECK_FALSE(sb::validate_session_name("a/b"));
+    CHECK_FALSE(sb::validate_session_name("a.b"));
+  }
+}
+
+}  // namespace para::test
