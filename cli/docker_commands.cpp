@@ -159,11 +159,9 @@ int pull(const Args& args) {
 int info(const Args& args) {
   Result<docker::Client> client = connect();
   if (!client) return report_error(client.error(), args.json());
-  Result<docker::HttpResponse> version =
-      client->call_ok(docker::HttpRequest{.path = "/version"}, "version");
+  Result<docker::EngineVersion> version = docker::engine_version(*client);
   if (!version) return report_error(version.error(), args.json());
-  const nlohmann::json v = nlohmann::json::parse(version->body, nullptr, false);
-  const std::string server = v.is_object() ? v.value("Version", "?") : "?";
+  const std::string server = version->version;
   Result<bool> has_default = docker::image_exists(*client, docker::kDefaultImage);
   if (!has_default) return report_error(has_default.error(), args.json());
   const docker::Endpoint& ep = client->endpoint();

@@ -222,6 +222,20 @@ int compare_api_versions(std::string_view a, std::string_view b) {
   return pa < pb ? -1 : (pb < pa ? 1 : 0);
 }
 
+Result<EngineVersion> engine_version(const Client& client) {
+  HttpRequest req;
+  req.path = "/version";
+  Result<HttpResponse> r = client.call_ok(req, "version");
+  if (!r) return fail(r.error());
+  const nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+  if (!j.is_object()) return fail(Errc::tool_failed, "version: the answer is not JSON");
+  const auto str = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  return EngineVersion{str("Version"), str("ApiVersion"), str("Os"), str("Arch")};
+}
+
 Result<std::string> json_text(const nlohmann::json& value, const std::string& what) {
   try {
     return value.dump();

@@ -132,6 +132,15 @@ class Client {
   std::string daemon_api_version_;
 };
 
+struct EngineVersion {
+  std::string version;      // "20.10.24+dfsg1"
+  std::string api_version;  // the daemon's newest API version
+  std::string os, arch;     // "linux", "amd64"
+};
+
+/// GET /version. Errors: transport, tool_failed (an answer that is not JSON).
+Result<EngineVersion> engine_version(const Client& client);
+
 /// value.dump(), or invalid_argument "<what>: ... not valid UTF-8" when a
 /// string in it is not UTF-8 (nlohmann would throw). Never includes the text.
 Result<std::string> json_text(const nlohmann::json& value, const std::string& what);

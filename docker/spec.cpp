@@ -206,6 +206,16 @@ bool valid_utf8(std::string_view text) {
   return true;
 }
 
+std::map<std::string, std::string> forwarded_env(const std::vector<std::string>& keys,
+                                                 const EnvLookup& env) {
+  std::map<std::string, std::string> out;
+  for (const std::string& key : keys) {
+    std::optional<std::string> value = env(key);
+    if (value && !value->empty()) out[key] = *value;
+  }
+  return out;
+}
+
 void harden(ContainerSpec& spec) {
   const std::string nnp = "no-new-privileges:true";
   if (std::find(spec.security_opt.begin(), spec.security_opt.end(), nnp) ==
