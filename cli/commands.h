@@ -31,6 +31,7 @@ std::vector<Command> session_commands();  // start, finish, cancel, list, ...
 std::vector<Command> sandbox_commands();  // sandbox run, sandbox explain
 std::vector<Command> proxy_commands();    // proxy
 std::vector<Command> mcp_commands();      // mcp init
+std::vector<Command> docker_commands();   // docker build-image, docker pull, docker info
 
 /// The whole table, in --help order.
 const std::vector<Command>& all_commands();
