@@ -335,9 +335,12 @@ TEST_SUITE("sandbox/escape") {
     CHECK(process_exists(*host_sleep));
     ::kill(*host_sleep, SIGKILL);
     (void)wait_for(*host_sleep, std::nullopt);
-    // Its own processes are visible to it.
-    Completed own =
-        in_sandbox(p, {"sh", "-c", "sleep 3 & " + probe_path() + " find-process 'sleep 3'"});
+    // Its own processes are visible to it. The background sleep may not have
+    // exec'd yet when the probe first looks, so it looks a few times.
+    Completed own = in_sandbox(
+        p, {"sh", "-c",
+            "sleep 3 & for i in 1 2 3 4 5 6 7 8 9 10; do " + probe_path() +
+                " find-process 'sleep 3' && exit 0; sleep 0.1; done; exit 1"});
     CHECK(own.exit_code == 0);
     Completed status = in_sandbox(p, {"cat", "/proc/self/status"});
     CHECK(status.out.find("NoNewPrivs:\t1") != std::string::npos);
