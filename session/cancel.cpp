@@ -82,7 +82,7 @@ json archives_json(const Repo& repo) {
 
 // Finishes a cancel whose intent is recorded in the state (also used by clean).
 Result<void> complete_cancel(const Repo& repo, const SessionState& s) {
-  if (auto r = stop_supervisor(s); !r) return fail(r.error());
+  if (auto r = stop_agent(repo, s); !r) return fail(r.error());
   // The archive must hold the agent's commits, also those still in the
   // sandbox's private refs.
   if (auto r = settle_sandboxed_git(repo, s); !r) {

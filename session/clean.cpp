@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "session/container.h"
 #include "session/internal.h"
 #include "session/ops.h"
 #include "session/procs.h"
@@ -74,7 +75,7 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
     std::error_code ec;
     if (s.status == SessionStatus::starting && owner_gone(s)) {
       plan.push_back({"interrupted_start", name, "an interrupted start is undone", [&repo, s] {
-                        if (auto r = stop_supervisor(s); !r) return r;
+                        if (auto r = stop_agent(repo, s); !r) return r;
                         if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;
                         if (auto r = retire_branch(repo, s.branch, s.name, s.parent_branch); !r) {
                           return r;
@@ -95,7 +96,7 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
       }
     } else if (s.agent.state == "running" && !supervisor_running(s)) {
       plan.push_back({"lost_agent", name, "the supervisor died; the agent is stopped", [&repo, s] {
-                        if (auto r = stop_supervisor(s); !r) return r;
+                        if (auto r = stop_agent(repo, s); !r) return r;
                         Result<SessionState> u = update_session(repo, s.name, [](SessionState& st) {
                           st.agent.state = "stopped";
                           st.agent.error = "the session supervisor was killed";
@@ -197,9 +198,24 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
     }
   }
   if (rq.containers) {
-    return fail(Errc::unavailable,
-                "--containers needs container support, which is not available "
-                "in this build yet; run para clean without it");
+    // Containers with this repo's labels whose session has no running
+    // supervisor. Matched by label, never by name.
+    Result<std::vector<docker::ContainerSummary>> orphans =
+        orphan_containers(repo, [&repo](const std::string& session) {
+          Result<SessionState> s = read_session(repo, session);
+          return s && supervisor_running(*s);
+        });
+    if (!orphans) return fail(orphans.error());
+    for (const docker::ContainerSummary& c : *orphans) {
+      plan.push_back(
+          {"orphan_container", c.name, "a para container without a running session", [c] {
+             Result<docker::Client> client = docker::Client::from_env();
+             if (!client) return Result<void>(fail(client.error()));
+             Result<void> r = docker::remove_container(*client, c.id);
+             if (!r && r.error().code != Errc::not_found) return r;
+             return Result<void>();
+           }});
+    }
   }
   json actions = json::array();
   size_t failed = 0;

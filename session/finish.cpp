@@ -81,7 +81,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     }
   }
 
-  if (auto r = stop_supervisor(*s); !r) return fail(r.error());
+  if (auto r = stop_agent(repo, *s); !r) return fail(r.error());
   // The agent's commits may still sit in the sandbox's private refs, and it
   // may have pointed HEAD elsewhere: settle both before committing here.
   if (auto r = settle_sandboxed_git(repo, *s); !r) return fail(r.error());

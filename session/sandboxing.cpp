@@ -66,9 +66,11 @@ Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& sta
 }
 
 Result<void> settle_sandboxed_git(const Repo& repo, const SessionState& state) {
-  if (!state.sandbox_enabled) return {};
+  if (!state.sandbox_enabled && !state.is_container) return {};
   Result<sandbox::Policy> policy = session_policy(repo, state, {});
   if (!policy) return fail(policy.error());
+  // Containers on a remote engine had no private refs (no git inside).
+  if (state.is_container && (!policy->git || !path_exists(policy->git->private_refs))) return {};
   if (auto r = sandbox::sync_session_ref(*policy); !r) return fail(r.error());
   Result<bool> restored = sandbox::restore_session_head(*policy);
   if (!restored) return fail(restored.error());

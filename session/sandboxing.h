@@ -31,7 +31,7 @@ Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& sta
 /// After a sandboxed agent: copies the session branch out of the sandbox's
 /// private ref directory and points the worktree's HEAD back at it, so that
 /// host-side git (finish's commit) moves only the session branch. A no-op
-/// for sessions without a sandbox. Idempotent.
+/// for sessions without a sandbox or container. Idempotent.
 Result<void> settle_sandboxed_git(const Repo& repo, const SessionState& state);
 
 /// Whether sandboxed sessions can run. Errors: unavailable naming what to

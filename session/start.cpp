@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "session/agent.h"
+#include "session/container.h"
 #include "session/internal.h"
 #include "session/names.h"
 #include "session/ops.h"
@@ -110,11 +111,26 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
 
   Result<SandboxSettings> sandbox = resolve_sandbox(repo.config, rq.sandbox, std::nullopt);
   if (!sandbox) return fail(sandbox.error());
-  if (rq.container.container || !rq.container.allow_domains.empty() ||
-      !rq.container.docker_args.empty() || rq.container.image) {
-    return fail(Errc::unavailable,
-                "container sessions (--container, --docker-image, --allow-domains, --docker-args) "
-                "are not available in this build yet; start the session without them");
+  const ContainerFlags& cf = rq.container;
+  const bool container =
+      cf.container || cf.image || !cf.allow_domains.empty() || !cf.docker_args.empty();
+  if (!cf.container && container) {
+    return fail(Errc::invalid_argument,
+                "--docker-image, --allow-domains and --docker-args apply to container sessions; "
+                "add --container (MCP: container=true)");
+  }
+  json container_settings = json::object();
+  if (container) {
+    // The container is the sandbox: bubblewrap is not used, and asking for
+    // network isolation (--allow-domains or a proxied/no-network profile)
+    // gives the container no network but the session proxy.
+    for (const std::string& d : cf.allow_domains) sandbox->allowed_domains.push_back(d);
+    const bool isolated = sandbox->network_mode == "proxied" || !cf.allow_domains.empty();
+    sandbox->enabled = false;
+    sandbox->network_mode = isolated ? "proxied" : "open";
+    Result<json> checked = check_container_start(repo, cf, isolated);
+    if (!checked) return fail(checked.error());
+    container_settings = std::move(*checked);
   }
   std::string sandbox_note;
   if (sandbox->enabled) {
@@ -132,7 +148,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     agent_command.insert(agent_command.end(), repo.config.skip_permissions_args.begin(),
                          repo.config.skip_permissions_args.end());
   }
-  if (*prompt) {
+  if (*prompt && !container) {  // a container's agent is in its image
     Result<std::vector<std::string>> argv = expand_agent_command(
         agent_command, AgentValues{**prompt, repo.task_path(name), name, repo.worktree_path(name)});
     if (!argv) return fail(argv.error());
@@ -187,6 +203,8 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   s.allowed_domains = sandbox->allowed_domains;
   s.agent_command = agent_command;
   s.setup_script = *setup;
+  s.is_container = container;
+  s.container = container_settings;
   s.runtime_dir = repo.runtime_dir(name);
   if (*prompt) s.prompt_file = repo.task_path(name);
   if (auto r = write_session(repo, s); !r) return fail(r.error());
@@ -196,7 +214,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   auto rollback = [&](const Error& error) -> Error {
     log::debug("start") << "rolling back session " << name << ": " << error.message;
     if (supervisor_started) {
-      if (Result<SessionState> now = read_session(repo, name); now) (void)stop_supervisor(*now);
+      if (Result<SessionState> now = read_session(repo, name); now) (void)stop_agent(repo, *now);
     }
     (void)remove_worktree(repo, s.worktree_path);
     (void)git_locked(repo, {"branch", "-D", branch});

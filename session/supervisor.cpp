@@ -18,6 +18,7 @@
 #include "core/process.h"
 #include "sandbox/launch.h"
 #include "session/agent.h"
+#include "session/container.h"
 #include "session/procs.h"
 #include "session/sandboxing.h"
 #include "session/session_proxy.h"
@@ -72,15 +73,20 @@ void kill_descendants(pid_t self) {
   }
 }
 
-// The agent as the supervisor sees it: a plain process group, or a bwrap
-// sandbox (whose pid namespace dies with bwrap).
+// The agent as the supervisor sees it: a plain process group, a bwrap
+// sandbox (whose pid namespace dies with bwrap), or a Docker container.
 class AgentProcess {
  public:
   pid_t pid() const { return pid_; }
-  bool sandboxed() const { return sandbox_.has_value(); }
 
   // The exit status once the agent has exited; nullopt while it runs.
   std::optional<ExitStatus> poll() {
+    if (container_) {
+      std::optional<docker::ContainerExit> done = container_->poll();
+      if (!done) return std::nullopt;
+      container_exit_ = *done;
+      return ExitStatus{.exit_code = done->exit_code};
+    }
     if (sandbox_) {
       Result<ExitStatus> st = sandbox::wait_sandboxed(*sandbox_, std::chrono::milliseconds(0));
       if (st) return *st;
@@ -100,18 +106,39 @@ class AgentProcess {
   // A graceful stop: SIGTERM to a plain agent's group. A sandbox has no
   // graceful path (bwrap forwards no signals), so it is ended at once.
   void terminate() {
-    if (sandbox_)
+    if (container_)
+      container_->signal("SIGTERM");
+    else if (sandbox_)
       sandbox::kill_sandbox(*sandbox_);
     else
       ::kill(-pid_, SIGTERM);
   }
   void kill() {
-    if (sandbox_)
+    if (container_)
+      container_->signal("SIGKILL");
+    else if (sandbox_)
       sandbox::kill_sandbox(*sandbox_);
     else
       ::kill(-pid_, SIGKILL);
   }
   const std::string& error() const { return error_; }
+
+  // After the agent exited: the container's output flushed, the workspace
+  // copied back (remote engines), the container removed. Returns how the
+  // agent ended, or nullopt for agents that are not containers.
+  std::optional<std::string> finish_container() {
+    if (!container_) return std::nullopt;
+    Result<std::string> done = container_->finish(container_exit_);
+    if (!done) {
+      error_ = done.error().message;
+      return std::nullopt;
+    }
+    return *done;
+  }
+  bool oom_killed() const { return container_exit_.oom_killed; }
+  std::optional<std::string> container_id() const {
+    return container_ ? std::optional<std::string>(container_->id()) : std::nullopt;
+  }
 
   static Result<AgentProcess> plain(pid_t pid) {
     AgentProcess a;
@@ -124,10 +151,18 @@ class AgentProcess {
     a.sandbox_ = std::move(launched);
     return a;
   }
+  static Result<AgentProcess> in_container(std::unique_ptr<ContainerAgent> container) {
+    AgentProcess a;
+    a.pid_ = container->pid();
+    a.container_ = std::move(container);
+    return a;
+  }
 
  private:
   pid_t pid_ = -1;
   std::optional<sandbox::Launched> sandbox_;
+  std::unique_ptr<ContainerAgent> container_;
+  docker::ContainerExit container_exit_;
   std::string error_;
 };
 
@@ -147,6 +182,15 @@ Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int l
   set_env(env, "PARA_WORKSPACE", s.worktree_path);
   set_env(env, "PARA_PROMPT_FILE", values.prompt_file);
   if (Result<std::string> para = sibling_program("para"); para) set_env(env, "PARA_BIN", *para);
+  if (s.is_container) {
+    values.worktree = kWorkspaceInside;
+    values.prompt_file = kPromptInside;
+    Result<std::vector<std::string>> inside = expand_agent_command(s.agent_command, values);
+    if (!inside) return fail(inside.error());
+    Result<std::unique_ptr<ContainerAgent>> c = ContainerAgent::start(repo, s, *inside, log_fd);
+    if (!c) return fail(c.error());
+    return AgentProcess::in_container(std::move(*c));
+  }
   if (s.sandbox_enabled) {
     Result<sandbox::Policy> policy = session_policy(repo, s, env);
     if (!policy) return fail(policy.error());
@@ -215,18 +259,21 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
 
   // Network-isolated sessions reach the world only through their proxy.
   std::unique_ptr<SessionProxy> session_proxy;
-  if (state->sandbox_enabled && state->network_mode == "proxied") {
+  if ((state->sandbox_enabled || state->is_container) && state->network_mode == "proxied") {
     Result<std::unique_ptr<SessionProxy>> started = SessionProxy::start(repo, *state);
     if (!started) return failed(started.error().message);
     session_proxy = std::move(*started);
     log_line(log.get(), "session proxy listening on " + session_proxy->endpoint());
   }
 
-  log_line(log.get(),
-           std::string("starting the agent") +
-               (state->sandbox_enabled
-                    ? " in the sandbox (" + state->sandbox_profile.value_or("standard") + ")"
-                    : ""));
+  std::string where;
+  if (state->is_container) {
+    where = " in the container " + container_name(name) + " (" +
+            state->container.value("image", std::string("the configured image")) + ")";
+  } else if (state->sandbox_enabled) {
+    where = " in the sandbox (" + state->sandbox_profile.value_or("standard") + ")";
+  }
+  log_line(log.get(), "starting the agent" + where);
   Result<AgentProcess> agent = launch_agent(repo, *state, log.get());
   if (!agent) return failed(agent.error().message);
   (void)update_session(repo, name, [&](SessionState& st) {
@@ -236,6 +283,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     st.agent.supervisor_start = self_start;
     st.agent.pid = agent->pid();
     st.agent.started_at = now();
+    if (std::optional<std::string> id = agent->container_id()) st.container_id = *id;
   });
   report({{"ok", true},
           {"supervisor_pid", self},
@@ -266,8 +314,10 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     }
   }
   kill_descendants(self);
+  std::optional<std::string> container_end = agent->finish_container();
   session_proxy.reset();
   if (!agent->error().empty()) log_line(log.get(), agent->error());
+  if (container_end) log_line(log.get(), *container_end);
   if (stopping) {
     log_line(log.get(), "agent stopped");
   } else if (exit.term_signal != 0) {
@@ -286,6 +336,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     if (exit.exit_code >= 0) st.agent.exit_code = exit.exit_code;
     if (exit.term_signal != 0) st.agent.term_signal = exit.term_signal;
     if (!agent->error().empty()) st.agent.error = agent->error();
+    if (agent->oom_killed()) st.agent.oom_killed = true;
     st.agent.ended_at = now();
     st.last_activity = now();
   });
@@ -390,6 +441,19 @@ Result<void> stop_supervisor(const SessionState& state, std::chrono::millisecond
   }
   return fail(Errc::timeout, "the supervisor of session '" + state.name + "' (pid " +
                                  std::to_string(pid) + ") did not stop");
+}
+
+Result<void> stop_agent(const Repo& repo, const SessionState& state) {
+  if (auto r = stop_supervisor(state); !r) return r;
+  if (!state.is_container) return {};
+  Result<int> removed = remove_session_containers(repo, state.name);
+  if (!removed) {
+    return fail(removed.error().code,
+                "could not remove the container of session '" + state.name +
+                    "': " + removed.error().message +
+                    ". Start the Docker Engine and run para clean --containers");
+  }
+  return {};
 }
 
 }  // namespace para::session

@@ -54,4 +54,9 @@ bool supervisor_running(const SessionState& state);
 Result<void> stop_supervisor(const SessionState& state,
                              std::chrono::milliseconds grace = std::chrono::seconds(5));
 
+/// stop_supervisor, then, for container sessions, removes any container
+/// still labelled with the session (its supervisor may have died before it
+/// could). What finish, cancel and clean call.
+Result<void> stop_agent(const Repo& repo, const SessionState& state);
+
 }  // namespace para::session

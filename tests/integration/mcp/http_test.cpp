@@ -33,7 +33,7 @@ int error_code(const HttpResult& r) {
 
 TEST_SUITE("integration/mcp/http") {
   TEST_CASE("a session starts with initialize and is named by a random visible-ASCII id") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient a(server.port()), b(server.port());
     a.initialize();
     b.initialize();
@@ -47,7 +47,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("missing, unknown and deleted sessions get 400 and 404") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     CHECK(c.post(rpc(1, "tools/list")).status == 400);  // no session header
     c.session_id = "0123456789abcdef0123456789abcdef";
@@ -62,7 +62,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("initialize again on a live session is refused") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     const HttpResult again = c.post(rpc(1, "initialize", initialize_params()));
@@ -71,7 +71,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("the MCP-Protocol-Version header takes any supported version and refuses others") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     for (const char* v : {"2025-11-25", "2025-06-18", "2025-03-26"}) {
@@ -86,7 +86,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("Host and Origin are both validated against DNS rebinding") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     const json init = rpc(1, "initialize", initialize_params());
     CHECK(c.post(init, {{"Host", "evil.example.com"}}).status == 403);
@@ -101,7 +101,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("wrong methods, media types and bodies get 405, 406, 415, 400 and 413") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     httplib::Client raw("127.0.0.1", server.port());
@@ -126,7 +126,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("notifications and responses get 202; unknown methods and tools get JSON-RPC errors") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     CHECK(c.post(json{{"jsonrpc", "2.0"}, {"method", "notifications/roots/list_changed"}}).status ==
@@ -138,7 +138,7 @@ TEST_SUITE("integration/mcp/http") {
 
   TEST_CASE(
       "a tool's progress and logs stream as SSE on the POST response, after a priming event") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     c.request("logging/setLevel", {{"level", "debug"}});
@@ -162,7 +162,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("a request cancelled over HTTP ends its stream without a response") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     HttpResult slow;
@@ -184,7 +184,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("the standalone GET stream carries resource updates; a second GET gets 409") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     c.request("resources/subscribe", {{"uri", "test://watched-resource"}});
@@ -211,7 +211,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("a bearer token is required when configured, and never echoed") {
-    HttpServer server(fixture({"--auth-token", "t0ps3cret"}));
+    ServerProcess server(fixture({"--auth-token", "t0ps3cret"}));
     HttpClient c(server.port());
     const json init = rpc(1, "initialize", initialize_params());
     const HttpResult none = c.post(init);
@@ -226,7 +226,7 @@ TEST_SUITE("integration/mcp/http") {
 
   TEST_CASE("para-mcp-server takes its token from PARA_MCP_AUTH_TOKEN and never logs it") {
     TempDir repo;
-    HttpServer server(
+    ServerProcess server(
         {built_binary("para-mcp-server"), "--repo", repo.path(), "--log-level", "debug"},
         {"PARA_MCP_AUTH_TOKEN=env-s3cret-token"});
     HttpClient c(server.port());
@@ -237,7 +237,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("idle sessions expire and then get 404") {
-    HttpServer server(fixture({"--idle-timeout", "1"}));
+    ServerProcess server(fixture({"--idle-timeout", "1"}));
     HttpClient c(server.port());
     c.initialize();
     CHECK(c.request("ping")["result"] == json::object());
@@ -247,7 +247,7 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("the number of sessions is capped: idle ones are evicted, busy ones refuse newcomers") {
-    HttpServer server(fixture({"--max-sessions", "2"}));
+    ServerProcess server(fixture({"--max-sessions", "2"}));
     HttpClient first(server.port()), second(server.port()), third(server.port());
     first.initialize();
     second.initialize();
@@ -273,14 +273,14 @@ TEST_SUITE("integration/mcp/http") {
   }
 
   TEST_CASE("wrong argument types for every field of every tool are isError results over HTTP") {
-    HttpServer server(fixture());
+    ServerProcess server(fixture());
     HttpClient c(server.port());
     c.initialize();
     CHECK(check_wrong_argument_types(
               [&](const std::string& m, const json& p) { return c.request(m, p); }) >= 30);
 
     TempDir repo;
-    HttpServer para({built_binary("para-mcp-server"), "--repo", repo.path()});
+    ServerProcess para({built_binary("para-mcp-server"), "--repo", repo.path()});
     HttpClient p(para.port());
     p.initialize();
     check_wrong_argument_types(

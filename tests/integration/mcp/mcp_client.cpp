@@ -125,7 +125,7 @@ int StdioClient::close_and_wait(std::chrono::milliseconds timeout) {
 
 // ---- HTTP server process --------------------------------------------------------
 
-HttpServer::HttpServer(std::vector<std::string> argv, const std::vector<std::string>& env) {
+ServerProcess::ServerProcess(std::vector<std::string> argv, const std::vector<std::string>& env) {
   char path[] = "/tmp/para-mcp-http-XXXXXX";
   const int fd = ::mkstemp(path);
   REQUIRE(fd >= 0);
@@ -148,7 +148,7 @@ HttpServer::HttpServer(std::vector<std::string> argv, const std::vector<std::str
   REQUIRE_MESSAGE(up, "the server did not start: " << log());
 }
 
-HttpServer::~HttpServer() {
+ServerProcess::~ServerProcess() {
   // A clean stop on SIGTERM, with exit status 0 (a sanitizer report at exit
   // would make it non-zero).
   ::kill(pid_, SIGTERM);
@@ -164,7 +164,7 @@ HttpServer::~HttpServer() {
   ::unlink(log_path_.c_str());
 }
 
-std::string HttpServer::log() const {
+std::string ServerProcess::log() const {
   return read_text(log_path_);
 }
 

@@ -54,13 +54,13 @@ class StdioClient {
 
 /// A server process listening on Streamable HTTP (started with --http
 /// 127.0.0.1:0), plus a client for it.
-class HttpServer {
+class ServerProcess {
  public:
   /// `env`: extra "K=V" entries on top of this process's environment.
-  explicit HttpServer(std::vector<std::string> argv, const std::vector<std::string>& env = {});
-  ~HttpServer();
-  HttpServer(const HttpServer&) = delete;
-  HttpServer& operator=(const HttpServer&) = delete;
+  explicit ServerProcess(std::vector<std::string> argv, const std::vector<std::string>& env = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
   std::string log() const;

@@ -1,0 +1,297 @@
+#include "session/container.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/process.h"
+#include "docker/images.h"
+#include "sandbox/launch.h"
+#include "session/sandboxing.h"
+
+namespace para::session {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kProxySocketInside = "/run/para/proxy.sock";
+constexpr const char* kRelayInside = "/run/para/para-relay";
+
+std::string configured_image(const Config& config) {
+  return config.docker.default_image.value_or(docker::kDefaultImage);
+}
+
+std::vector<std::string> forward_keys(const Config& config) {
+  return config.docker.forward_env_keys.value_or(docker::default_forward_env_keys());
+}
+
+docker::Mount bind_mount(const std::string& source, const std::string& target, bool read_only) {
+  return docker::Mount{.type = docker::Mount::Type::bind,
+                       .source = source,
+                       .target = target,
+                       .read_only = read_only};
+}
+
+// The config's limits, which docker_args then override.
+Result<void> apply_config_limits(const DockerConfig& c, docker::ContainerSpec& spec) {
+  if (c.memory) {
+    Result<int64_t> bytes = docker::parse_memory(*c.memory);
+    if (!bytes) {
+      return fail(Errc::invalid_argument, "docker.memory in the config: " + bytes.error().message);
+    }
+    spec.memory_bytes = *bytes;
+  }
+  if (c.cpus) spec.nano_cpus = static_cast<int64_t>(*c.cpus * 1e9);
+  if (c.pids_limit) spec.pids_limit = *c.pids_limit;
+  return {};
+}
+
+// The mounts that let git work inside on the session branch only (the same
+// private-ref design as the bwrap sandbox; see sandbox/launch.h).
+Result<void> add_git_mounts(const Repo& repo, const SessionState& s, docker::ContainerSpec& spec) {
+  Result<sandbox::Policy> policy = session_policy(repo, s, {});
+  if (!policy) return fail(policy.error());
+  if (auto r = sandbox::prepare_host(*policy); !r) return fail(r.error());
+  if (!policy->git) return {};
+  const sandbox::SessionGit& g = *policy->git;
+  spec.mounts.push_back(bind_mount(g.common_dir, g.common_dir, true));
+  spec.mounts.push_back(bind_mount(g.common_dir + "/objects", g.common_dir + "/objects", false));
+  spec.mounts.push_back(bind_mount(g.worktree_gitdir, g.worktree_gitdir, false));
+  for (const sandbox::PrivateBind& b : policy->private_binds) {
+    spec.mounts.push_back(bind_mount(b.source, b.target, false));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string container_name(const std::string& session) {
+  return "para-" + session;
+}
+
+Result<json> check_container_start(const Repo& repo, const ContainerFlags& flags, bool isolated) {
+  Result<docker::DockerArgs> args =
+      docker::parse_docker_args(flags.docker_args, docker::process_env());
+  if (!args) return fail(args.error());
+  if (isolated || repo.config.sandbox.enforce) {
+    std::vector<std::string> widen = docker::isolation_weakenings(*args);
+    if (!widen.empty()) {
+      std::string list;
+      for (const std::string& w : widen) list += (list.empty() ? "" : "; ") + w;
+      return fail(Errc::invalid_argument,
+                  std::string("docker_args would widen ") +
+                      (isolated ? "the isolated container" : "the enforced sandbox") + ": " + list +
+                      ". Remove them" + (isolated ? ", or start without network isolation" : "") +
+                      ".");
+    }
+  }
+  Result<docker::Client> client = docker::Client::from_env();
+  if (!client) return fail(client.error());
+  if (isolated && client->remote()) {
+    return fail(Errc::unavailable,
+                "network-isolated container sessions need a local Docker Engine: the session "
+                "proxy's socket cannot be shared with " +
+                    client->endpoint().display() +
+                    ". Unset DOCKER_HOST, or start without --allow-domains/--sandbox-no-network");
+  }
+  const std::string image =
+      docker::normalize_image_reference(flags.image.value_or(configured_image(repo.config)));
+  if (Result<docker::ImageInfo> info = docker::inspect_image(*client, image); !info) {
+    return fail(info.error());
+  }
+  return json{{"image", image},
+              {"docker_args", flags.docker_args},
+              {"forward_keys", !flags.no_forward_keys}};
+}
+
+Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& s,
+                                                     const std::vector<std::string>& argv,
+                                                     bool remote) {
+  docker::ContainerSpec spec;
+  spec.name = container_name(s.name);
+  spec.image = s.container.value("image", configured_image(repo.config));
+  spec.cmd = argv;
+  spec.labels = {{docker::kSessionLabel, s.name}, {docker::kRepoLabel, repo.root}};
+  spec.working_dir = kWorkspaceInside;
+  spec.init = true;
+  spec.stop_timeout_seconds = 5;
+  docker::harden(spec);
+  spec.env = {{"PARA_SESSION", s.name},
+              {"PARA_WORKSPACE", kWorkspaceInside},
+              {"PARA_PROMPT_FILE", kPromptInside},
+              {"PARA_STATUS_FILE", std::string(kStatusDirInside) + "/status.json"}};
+  if (s.container.value("forward_keys", true)) {
+    spec.secret_env = docker::forwarded_env(forward_keys(repo.config), docker::process_env());
+  }
+  if (auto r = apply_config_limits(repo.config.docker, spec); !r) return fail(r.error());
+
+  if (!remote) {
+    // Files the agent writes belong to the user who started the session.
+    spec.user = std::to_string(::getuid()) + ":" + std::to_string(::getgid());
+    spec.mounts.push_back(bind_mount(s.worktree_path, kWorkspaceInside, false));
+    if (auto r = add_git_mounts(repo, s, spec); !r) return fail(r.error());
+    if (auto r = make_dirs(repo.session_dir(s.name), 0755); !r) return fail(r.error());
+    spec.mounts.push_back(bind_mount(repo.session_dir(s.name), kStatusDirInside, false));
+    if (s.prompt_file) spec.mounts.push_back(bind_mount(*s.prompt_file, kPromptInside, true));
+  }
+  if (s.network_mode == "proxied") {
+    if (remote) {
+      return fail(Errc::unavailable, "network-isolated container sessions need a local engine");
+    }
+    Result<std::string> relay = sibling_program("para-relay");
+    if (!relay) {
+      return fail(Errc::unavailable, "para-relay is missing beside para (" + relay.error().message +
+                                         "); it is needed for network-isolated containers");
+    }
+    const std::string socket = s.runtime_dir.value_or(repo.runtime_dir(s.name)) + "/proxy.sock";
+    const std::string port = std::to_string(repo.config.proxy.port);
+    const std::string proxy_url = "http://127.0.0.1:" + port;
+    spec.network_mode = "none";
+    spec.mounts.push_back(bind_mount(*relay, kRelayInside, true));
+    spec.mounts.push_back(bind_mount(socket, kProxySocketInside, false));
+    spec.entrypoint = std::vector<std::string>{kRelayInside,
+                                               "--listen",
+                                               "127.0.0.1:" + port,
+                                               "--connect",
+                                               std::string("unix:") + kProxySocketInside,
+                                               "--"};
+    for (const char* name :
+         {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}) {
+      spec.env[name] = proxy_url;
+    }
+    spec.env["NO_PROXY"] = spec.env["no_proxy"] = "localhost,127.0.0.1,::1";
+  }
+
+  Result<docker::DockerArgs> args = docker::parse_docker_args(
+      s.container.value("docker_args", std::vector<std::string>{}), docker::process_env());
+  if (!args) return fail(args.error());
+  if (s.network_mode == "proxied" && !docker::isolation_weakenings(*args).empty()) {
+    return fail(Errc::invalid_argument, "docker_args would widen the isolated container");
+  }
+  docker::apply_docker_args(*args, spec);
+  return spec;
+}
+
+Result<int> remove_session_containers(const Repo& repo, const std::string& session) {
+  Result<docker::Client> client = docker::Client::from_env();
+  if (!client) return fail(client.error());
+  Result<std::vector<docker::ContainerSummary>> found = docker::list_containers(
+      *client, {{docker::kSessionLabel, session}, {docker::kRepoLabel, repo.root}});
+  if (!found) return fail(found.error());
+  int removed = 0;
+  for (const docker::ContainerSummary& c : *found) {
+    Result<void> r = docker::remove_container(*client, c.id);
+    if (!r && r.error().code != Errc::not_found) return fail(r.error());
+    ++removed;
+  }
+  return removed;
+}
+
+Result<std::vector<docker::ContainerSummary>> orphan_containers(
+    const Repo& repo, const std::function<bool(const std::string&)>& live) {
+  Result<docker::Client> client = docker::Client::from_env();
+  if (!client) return fail(client.error());
+  Result<std::vector<docker::ContainerSummary>> ours =
+      docker::list_para_containers(*client, repo.root);
+  if (!ours) return fail(ours.error());
+  std::vector<docker::ContainerSummary> orphans;
+  for (const docker::ContainerSummary& c : *ours) {
+    auto label = c.labels.find(docker::kSessionLabel);
+    if (label == c.labels.end() || !live(label->second)) orphans.push_back(c);
+  }
+  return orphans;
+}
+
+Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
+                                                              const SessionState& s,
+                                                              const std::vector<std::string>& argv,
+                                                              int log_fd) {
+  Result<docker::Client> client = docker::Client::from_env();
+  if (!client) return fail(client.error());
+  const bool remote = client->remote();
+  Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote);
+  if (!spec) return fail(spec.error());
+  // A container left by a supervisor that died would hold the name.
+  if (auto r = remove_session_containers(repo, s.name); !r) return fail(r.error());
+
+  std::unique_ptr<ContainerAgent> agent(
+      new ContainerAgent(*client, s.worktree_path, repo.session_dir(s.name) + "/incoming"));
+  Result<std::string> id = docker::create_container(agent->client_, *spec);
+  if (!id) return fail(id.error());
+  agent->id_ = *id;
+  if (remote) {
+    if (auto r = docker::copy_into(agent->client_, *id, s.worktree_path, "/",
+                                   docker::TarOptions{.prefix = "workspace"});
+        !r) {
+      return fail(r.error());
+    }
+  }
+  if (auto r = docker::start_container(agent->client_, *id); !r) return fail(r.error());
+  if (Result<docker::ContainerState> st = docker::inspect_container(agent->client_, *id); st) {
+    agent->pid_ = st->pid;
+    agent->host_config_ = st->host_config;
+  }
+  ContainerAgent* self = agent.get();
+  agent->logs_ = std::thread([self, log_fd] {
+    (void)docker::follow_logs(self->client_, self->id_, docker::fd_output(log_fd));
+  });
+  agent->waiter_ = std::thread([self] {
+    Result<docker::ContainerExit> exit = docker::wait_container(self->client_, self->id_);
+    std::lock_guard lock(self->mutex_);
+    self->exit_ =
+        exit ? *exit : docker::ContainerExit{.exit_code = 127, .error = exit.error().message};
+  });
+  return agent;
+}
+
+ContainerAgent::~ContainerAgent() {
+  if (!removed_ && !id_.empty()) (void)docker::remove_container(client_, id_);
+  if (waiter_.joinable()) waiter_.join();
+  if (logs_.joinable()) logs_.join();
+}
+
+std::optional<docker::ContainerExit> ContainerAgent::poll() {
+  std::lock_guard lock(mutex_);
+  return exit_;
+}
+
+void ContainerAgent::signal(const char* name) {
+  (void)docker::kill_container(client_, id_, name);
+}
+
+Result<std::string> ContainerAgent::finish(const docker::ContainerExit& exit) {
+  if (waiter_.joinable()) waiter_.join();
+  if (logs_.joinable()) logs_.join();
+  if (client_.remote()) {
+    // Into a staging directory first: the worktree is replaced only once the
+    // whole workspace has arrived.
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+    if (auto r = make_dirs(staging_, 0700); !r) return fail(r.error());
+    if (auto r = docker::copy_out(client_, id_, kWorkspaceInside, staging_); !r) {
+      removed_ = true;  // keep the container: the work is still in it
+      return fail(Errc::io, "could not copy the workspace out of the container (it is kept as " +
+                                container_name(fs::path(worktree_).filename()) +
+                                "): " + r.error().message);
+    }
+    for (const fs::directory_entry& e : fs::directory_iterator(worktree_)) {
+      if (e.path().filename() != ".git") fs::remove_all(e.path(), ec);
+    }
+    for (const fs::directory_entry& e : fs::directory_iterator(staging_)) {
+      if (e.path().filename() == ".git") continue;
+      fs::rename(e.path(), fs::path(worktree_) / e.path().filename(), ec);
+      if (ec) return fail(Errc::io, "could not move " + e.path().string() + ": " + ec.message());
+    }
+    fs::remove_all(staging_, ec);
+  }
+  if (auto r = docker::remove_container(client_, id_); !r && r.error().code != Errc::not_found) {
+    return fail(r.error());
+  }
+  removed_ = true;
+  return "the agent's container " + docker::describe_exit(exit, host_config_);
+}
+
+}  // namespace para::session

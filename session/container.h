@@ -1,0 +1,117 @@
+#pragma once
+
+// Container sessions: the agent of a session runs in a Docker container
+// (docker/), created and watched by the session's supervisor.
+//
+// Layout inside the container (local engines, bind mounts):
+//   /workspace               the worktree, read-write, the working directory
+//   G (the host path)        the repository's git directory, read-only, with
+//                            G/objects, G/worktrees/<admin> and the session's
+//                            private ref directories (as in the bwrap
+//                            sandbox) read-write: git works on the session
+//                            branch and cannot move any other ref
+//   /run/para/session        this session's status directory (PARA_STATUS_FILE)
+//   /run/para/prompt         the prompt file, read-only ({prompt_file})
+//   /run/para/para-relay     isolated sessions: the static relay, the entry
+//   /run/para/proxy.sock     point, listening on 127.0.0.1:<proxy.port> and
+//                            forwarding to the session proxy's socket
+// Remote engines (tcp://) cannot see host paths: the worktree is copied in
+// before the start and copied back out after the agent exits (git inside
+// the container is then unavailable), and isolated sessions are refused
+// (the proxy's Unix socket cannot be shared with another machine).
+//
+// Security: NetworkMode none for isolated sessions, every capability dropped,
+// no-new-privileges, docker's init as PID 1, the host user's uid:gid (local
+// engines) so that nothing written back is root's. Forwarded API keys go
+// into the create body only (docker::ContainerSpec::secret_env).
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "docker/client.h"
+#include "docker/containers.h"
+#include "docker/spec.h"
+#include "session/ops.h"
+#include "session/repo.h"
+#include "session/state.h"
+
+namespace para::session {
+
+inline constexpr const char* kWorkspaceInside = "/workspace";
+inline constexpr const char* kPromptInside = "/run/para/prompt";
+inline constexpr const char* kStatusDirInside = "/run/para/session";
+
+/// The container name of a session.
+std::string container_name(const std::string& session);
+
+/// Checks a container start before anything exists and returns what the
+/// session stores in SessionState::container: {image, docker_args,
+/// forward_keys}. Refuses docker_args outside the supported set, flags that
+/// widen an enforced sandbox, isolated sessions on a remote engine, an
+/// unreachable daemon and a missing image (with how to build or pull it).
+Result<nlohmann::json> check_container_start(const Repo& repo, const ContainerFlags& flags,
+                                             bool isolated);
+
+/// The spec of a session's container. `argv` is the agent command expanded
+/// for the container; `remote`: the engine cannot see host paths.
+Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& state,
+                                                     const std::vector<std::string>& argv,
+                                                     bool remote);
+
+/// Force-removes the containers labelled with this session of this repo (a
+/// supervisor that died leaves its container). Returns how many.
+Result<int> remove_session_containers(const Repo& repo, const std::string& session);
+
+/// para's containers of this repository whose session is not live.
+Result<std::vector<docker::ContainerSummary>> orphan_containers(
+    const Repo& repo, const std::function<bool(const std::string& session)>& live);
+
+/// The agent's container, as the supervisor drives it: created, the
+/// worktree copied in (remote engines), started; its output streamed into
+/// the session log; its exit observed on a thread.
+class ContainerAgent {
+ public:
+  /// Errors: the client's, create/start errors (image missing, bad spec).
+  static Result<std::unique_ptr<ContainerAgent>> start(const Repo& repo, const SessionState& state,
+                                                       const std::vector<std::string>& argv,
+                                                       int log_fd);
+  /// Removes the container if finish() did not.
+  ~ContainerAgent();
+  ContainerAgent(const ContainerAgent&) = delete;
+  ContainerAgent& operator=(const ContainerAgent&) = delete;
+
+  /// The container's main process on the host (0 when not known).
+  int pid() const { return pid_; }
+  const std::string& id() const { return id_; }
+  /// The exit once the container stopped; nullopt while it runs.
+  std::optional<docker::ContainerExit> poll();
+  /// SIGTERM to the container's init (forwarded to the agent), or SIGKILL.
+  void signal(const char* name);
+  /// Waits for the output stream, copies the workspace back (remote engines)
+  /// and removes the container. Returns a sentence on how the agent ended.
+  Result<std::string> finish(const docker::ContainerExit& exit);
+
+ private:
+  ContainerAgent(docker::Client client, std::string worktree, std::string staging)
+      : client_(std::move(client)), worktree_(std::move(worktree)), staging_(std::move(staging)) {}
+  docker::Client client_;
+  std::string worktree_, staging_;
+  std::string id_;
+  int pid_ = 0;
+  nlohmann::json host_config_;
+  std::mutex mutex_;
+  std::optional<docker::ContainerExit> exit_;
+  std::thread waiter_, logs_;
+  bool removed_ = false;
+};
+
+}  // namespace para::session

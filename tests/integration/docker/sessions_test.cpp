@@ -1,0 +1,273 @@
+// Container sessions end to end: the built para and para-mcp-server against
+// the real dockerd, agents in containers from the busybox test image, the
+// real session proxy and para-relay for isolated ones. Test names resolve
+// to loopback servers of this test through the user's proxy pins.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "docker/containers.h"
+#include "tests/docker/fixtures.h"
+#include "tests/docker/result_printer.h"
+#include "tests/integration/docker/session_helpers.h"
+#include "tests/integration/proxy/fixtures.h"
+#include "tests/integration/sandbox/session_fixture.h"
+#include "tests/integration/sessions/para_repo.h"
+
+namespace para::test {
+namespace {
+
+using nlohmann::json;
+namespace dt = docker::test;
+
+TEST_SUITE("docker/sessions") {
+  TEST_CASE(
+      "a container session: the agent works in /workspace, finish commits it, no "
+      "container remains, and the forwarded key is seen only inside") {
+    ParaRepo r;
+    container_config(r,
+                     "echo from-container > /workspace/result.txt\n"
+                     // A status report as `para status` writes it (schemas/status.schema.json).
+                     "printf '{\"session_name\":\"box\",\"current_task\":\"wrote result\","
+                     "\"test_status\":\"passed\",\"is_blocked\":false,\"blocked_reason\":null,"
+                     "\"last_update\":\"2026-01-01T00:00:00Z\"}' > \"$PARA_STATUS_FILE\"\n"
+                     // The secret split in two shell words, so that the agent
+                     // command (stored in the state) does not contain it.
+                     "[ \"$ANTHROPIC_API_KEY\" = \"" +
+                         std::string(kSecret).substr(0, 8) + "\"\"" +
+                         std::string(kSecret).substr(8) +
+                         "\" ] && echo KEY-PRESENT\n"
+                         "echo AGENT-DONE\n");
+    Completed start = para_with_env(r, {"start", "box", "--container", "-p", "write it", "--json"},
+                                    {std::string("ANTHROPIC_API_KEY=") + kSecret});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "box"); }, std::chrono::seconds(60)));
+    const std::string log = session_log(r, "box");
+    INFO(log);
+    CHECK(contains(log, "KEY-PRESENT"));
+    CHECK(contains(log, "AGENT-DONE"));
+    CHECK(contains(log, "the agent's container exited with code 0"));
+    CHECK(read_text(r.worktree("box") + "/result.txt") == "from-container\n");
+
+    const json state = session_state(r, "box");
+    REQUIRE(state["session_type"].is_object());  // para's {"Container": {"container_id": ...}}
+    CHECK(state["session_type"]["Container"]["container_id"].is_string());
+    CHECK(state["container"]["image"] == dt::kTestImage);
+    Completed status = r.para({"status", "show", "box", "--json"});
+    CHECK(status.exit_code == 0);
+    CHECK(contains(status.out, "wrote result"));
+    Completed list = r.para({"list", "-v", "--json"});
+
+    Completed finish = r.para({"finish", "container work", "box", "--json"});
+    REQUIRE_MESSAGE(finish.exit_code == 0, finish.err);
+    CHECK(r.repo().git({"show", "para/box:result.txt"}).out == "from-container\n");
+    CHECK(session_containers("box").empty());
+
+    // The key's value is nowhere but in the container's environment.
+    for (const Completed* c : {&start, &status, &list, &finish}) {
+      CHECK_FALSE(contains(c->out + c->err, kSecret));
+    }
+    CHECK_FALSE(contains(all_files(r.state_dir()), kSecret));
+    CHECK_FALSE(contains(r.repo().git({"log", "-p", "--all"}).out, kSecret));
+  }
+
+  TEST_CASE("cancel stops and removes the container and archives the branch") {
+    ParaRepo r;
+    container_config(r, "echo started; sleep 300\n");
+    Completed start = r.para({"start", "longrun", "--container", "-p", "wait"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return contains(session_log(r, "longrun"), "started"); },
+                       std::chrono::seconds(30)));
+    REQUIRE(session_containers("longrun").size() == 1);
+    Completed cancel = r.para({"cancel", "longrun", "--force", "--json"});
+    REQUIRE_MESSAGE(cancel.exit_code == 0, cancel.err);
+    CHECK(session_containers("longrun").empty());
+    CHECK(contains(r.repo().git({"branch", "--list", "para/archived/*"}).out, "/longrun"));
+    CHECK(r.repo().git({"branch", "--list", "para/longrun"}).out.empty());
+  }
+
+  TEST_CASE(
+      "an isolated container reaches an allowed name through the relay and nothing else; "
+      "the network log has both decisions") {
+    ParaRepo r;
+    HttpServer http;
+    const std::string hp = std::to_string(http.port());
+    container_config(
+        r,
+        "t() { name=$1; shift; out=$(\"$@\" 2>&1); echo \"TRICK $name rc=$? $out\" | tr '\\n' ' '; "
+        "echo; }\n"
+        "t allowed wget -q -O - http://allowed.test:" +
+            hp +
+            "/ok\n"
+            "t denied wget -q -O - http://denied.test:" +
+            hp +
+            "/no\n"
+            "t direct wget -q -T 3 -Y off -O - http://127.0.0.1:" +
+            hp +
+            "/direct\n"
+            "t dns nslookup allowed.test\n"
+            "t ipv6 wget -q -T 3 -Y off -O - http://[::1]:" +
+            hp +
+            "/v6\n"
+            "t udp sh -c 'echo x | nc -u -w 1 127.0.0.1 53'\n"
+            "echo AGENT-DONE\n");
+    Completed start = r.para(
+        {"start", "iso", "--container", "--allow-domains", "allowed.test:" + hp, "-p", "fetch"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "iso"); }, std::chrono::seconds(60)));
+    const std::string log = session_log(r, "iso");
+    INFO(log);
+    REQUIRE(contains(log, "AGENT-DONE"));
+    CHECK(contains(log, "TRICK allowed rc=0 seen /ok"));
+    CHECK(contains(log, "403"));  // denied: the proxy's answer
+    for (const char* trick : {"direct", "dns", "ipv6"}) {
+      CAPTURE(trick);
+      CHECK_FALSE(contains(log, std::string("TRICK ") + trick + " rc=0"));
+    }
+    // Only the allowed request reached the host's server.
+    CHECK(http.requests() == std::vector<std::string>{"GET /ok"});
+    const std::string network = read_text(r.state_dir() + "/iso.network.log");
+    CHECK(contains(network, "\"allowed.test\""));
+    CHECK(contains(network, "\"denied.test\""));
+    CHECK(contains(network, "\"allow\""));
+    CHECK(contains(network, "\"deny\""));
+    const json state = session_state(r, "iso");
+    CHECK(state["network_mode"] == "proxied");
+    CHECK(r.para({"finish", "done", "iso"}).exit_code == 0);
+    CHECK(session_containers("iso").empty());
+  }
+
+  TEST_CASE(
+      "limits from the config and docker_args are applied, and a fork bomb and a memory "
+      "hog are stopped and reported") {
+    ParaRepo r;
+    container_config(r, "echo started; sleep 300\n",
+                     "memory = \"32m\"\ncpus = 0.5\npids_limit = 40\n");
+    Completed start =
+        r.para({"start", "limited", "--container", "--docker-args", "--pids-limit=30", "-p", "x"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return session_containers("limited").size() == 1; },
+                       std::chrono::seconds(30)));
+    Result<docker::ContainerState> inspected =
+        docker::inspect_container(dt::test_client(), session_containers("limited")[0].id);
+    REQUIRE(inspected);
+    const json& hc = inspected->host_config;
+    CHECK(hc["Memory"] == 32 * 1024 * 1024);
+    CHECK(hc["NanoCpus"] == 500000000);
+    CHECK(hc["PidsLimit"] == 30);  // docker_args override the config
+    CHECK(hc["SecurityOpt"].dump().find("no-new-privileges") != std::string::npos);
+    CHECK(hc["CapDrop"].dump().find("ALL") != std::string::npos);
+    CHECK(r.para({"cancel", "limited", "--force"}).exit_code == 0);
+
+    ParaRepo bomb;
+    container_config(bomb, "b() { b | b & }; b; sleep 2; echo SURVIVED-FORKS\n",
+                     "pids_limit = 20\n");
+    REQUIRE(bomb.para({"start", "bomb", "--container", "-p", "x"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return agent_done(bomb, "bomb"); }, std::chrono::seconds(90)));
+    CHECK(contains(session_log(bomb, "bomb"), "SURVIVED-FORKS"));  // the container survived
+    CHECK(contains(session_log(bomb, "bomb"), "fork"));            // and its forks were refused
+    CHECK(bomb.para({"cancel", "bomb", "--force"}).exit_code == 0);
+
+    ParaRepo hog;
+    container_config(hog, "x=a; while :; do x=$x$x; done\n", "memory = \"16m\"\n");
+    REQUIRE(hog.para({"start", "hog", "--container", "-p", "x"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return agent_done(hog, "hog"); }, std::chrono::seconds(90)));
+    const std::string log = session_log(hog, "hog");
+    INFO(log);
+    CHECK(contains(log, "killed by the out-of-memory killer (memory limit 16 MiB)"));
+    CHECK(session_state(hog, "hog")["agent"]["oom_killed"] == true);
+    Completed list = hog.para({"list", "-v"});
+    CHECK(hog.para({"cancel", "hog", "--force"}).exit_code == 0);
+    CHECK(session_containers("hog").empty());
+  }
+
+  TEST_CASE("bad container requests fail before anything exists, with what to do") {
+    ParaRepo r;
+    container_config(r, "true\n");
+    const std::string before = r.snapshot();
+    Completed missing =
+        r.para({"start", "m", "--container", "--docker-image", "para-no-such-image:1", "-p", "x"});
+    CHECK(missing.exit_code != 0);
+    CHECK(contains(missing.err, "para docker build-image"));
+    Completed bad_arg =
+        r.para({"start", "m", "--container", "--docker-args", "--privileged", "-p", "x"});
+    CHECK(bad_arg.exit_code != 0);
+    CHECK(contains(bad_arg.err, "--cap-add"));  // the message lists what is supported
+    Completed widen = r.para({"start", "m", "--container", "--allow-domains", "example.com",
+                              "--docker-args", "--network=host", "-p", "x"});
+    CHECK(widen.exit_code != 0);
+    CHECK(contains(widen.err, "widen"));
+    Completed no_container = r.para({"start", "m", "--docker-image", "x", "-p", "x"});
+    CHECK(no_container.exit_code != 0);
+    CHECK(contains(no_container.err, "--container"));
+    CHECK(r.snapshot() == before);
+    CHECK(session_containers("m").empty());
+  }
+
+  TEST_CASE(
+      "clean --containers removes para's orphans of this repo and never a foreign "
+      "container, whatever its name") {
+    ParaRepo r;
+    container_config(r, "true\n");
+    const docker::Client& client = dt::test_client();
+    auto create = [&](const std::string& name, std::map<std::string, std::string> labels) {
+      docker::ContainerSpec spec = dt::test_spec({"sleep", "300"});
+      spec.name = name;
+      for (auto& [k, v] : labels) spec.labels[k] = v;
+      Result<std::string> id = docker::create_container(client, spec);
+      REQUIRE_MESSAGE(id, (id ? "" : id.error().message));
+      return *id;
+    };
+    const std::string suffix = std::to_string(::getpid());
+    dt::ScopedContainer foreign(client, create("para-postgres-" + suffix, {}));
+    dt::ScopedContainer orphan(
+        client, create("para-gone-" + suffix,
+                       {{docker::kSessionLabel, "gone"}, {docker::kRepoLabel, r.path()}}));
+    dt::ScopedContainer other_repo(
+        client, create("para-elsewhere-" + suffix,
+                       {{docker::kSessionLabel, "gone"}, {docker::kRepoLabel, "/elsewhere"}}));
+    Completed dry = r.para({"clean", "--containers", "--dry-run"});
+    CHECK(dry.exit_code == 0);
+    CHECK(contains(dry.out, "para-gone-" + suffix));
+    CHECK(docker::inspect_container(client, orphan.id()));
+    Completed clean = r.para({"clean", "--containers", "--force"});
+    CHECK_MESSAGE(clean.exit_code == 0, clean.err);
+    CHECK_FALSE(docker::inspect_container(client, orphan.id()));
+    CHECK(docker::inspect_container(client, foreign.id()));
+    CHECK(docker::inspect_container(client, other_repo.id()));
+  }
+
+  TEST_CASE("a remote engine over TLS: the workspace travels through the archive endpoints") {
+    dt::TlsDaemon daemon;
+    Result<docker::Client> remote = docker::Client::connect(daemon.endpoint());
+    REQUIRE_MESSAGE(remote, (remote ? "" : remote.error().message));
+    dt::ensure_test_image(*remote);
+    ParaRepo r;
+    container_config(r,
+                     "cat /workspace/seed.txt > /workspace/copy.txt\n"
+                     "echo remote >> /workspace/copy.txt\nrm /workspace/seed.txt\n");
+    write_text(r.path() + "/seed.txt", "seed\n");
+    r.repo().git({"add", "seed.txt"});
+    r.repo().git({"commit", "-qm", "seed"});
+    const std::vector<std::string> env = {
+        "DOCKER_HOST=tcp://127.0.0.1:" + std::to_string(daemon.port()), "DOCKER_TLS_VERIFY=1",
+        "DOCKER_CERT_PATH=" + daemon.cert_path()};
+    Completed start = para_with_env(r, {"start", "far", "--container", "-p", "copy"}, env);
+    REQUIRE_MESSAGE(start.exit_code == 0, (start.err + daemon.log()));
+    REQUIRE(wait_until([&] { return agent_done(r, "far"); }, std::chrono::seconds(90)));
+    INFO(session_log(r, "far"));
+    Completed finish = para_with_env(r, {"finish", "remote work", "far"}, env);
+    REQUIRE_MESSAGE(finish.exit_code == 0, finish.err);
+    CHECK(r.repo().git({"show", "para/far:copy.txt"}).out == "seed\nremote\n");
+    CHECK(r.repo().git({"ls-tree", "--name-only", "para/far"}).out.find("seed.txt") ==
+          std::string::npos);
+    Result<std::vector<docker::ContainerSummary>> left =
+        docker::list_containers(*remote, {{docker::kSessionLabel, "far"}});
+    REQUIRE(left);
+    CHECK(left->empty());
+  }
+}
+
+}  // namespace
+}  // namespace para::test
