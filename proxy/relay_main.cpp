@@ -4,7 +4,9 @@
 // image may have no C library, so it is linked statically, uses only epoll
 // and never resolves names.
 //
-//   para-relay --listen 127.0.0.1:8877 [--listen [::1]:8877] --connect unix:/path [-- CMD ARGS...]
+//   para-relay --listen 127.0.0.1:8877 [--listen [::1]:8877] --connect unix:/path
+//              [--wait-for FILE] [-- CMD ARGS...]
+//   para-relay --wait-for FILE -- CMD ARGS...
 //
 // Each accepted connection gets one Unix-socket connection; two 64 KiB
 // buffers (one per direction) bound memory: a full buffer stops reading its
@@ -16,6 +18,11 @@
 // SIGINT are forwarded to it; every child is reaped (the relay may be PID 1)
 // and the relay exits with the command's status (128+N if killed by signal
 // N). Without a command it runs until SIGTERM or SIGINT and exits 0.
+//
+// --wait-for FILE holds the command back (while the listeners already
+// serve) until FILE exists: container sessions run their setup script
+// through exec first, then create FILE. Without --listen it is only that
+// gate, for containers without network isolation.
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,7 +60,7 @@ void say(const std::string& text) {
 [[noreturn]] void usage(const std::string& why) {
   say(why);
   say("usage: para-relay --listen 127.0.0.1:PORT [--listen [::1]:PORT] --connect unix:PATH "
-      "[-- CMD ARGS...]");
+      "[--wait-for FILE] [-- CMD ARGS...]");
   std::exit(2);
 }
 
@@ -272,7 +279,7 @@ pid_t spawn_command(const std::vector<std::string>& command) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> listens, command;
-  std::string connect;
+  std::string connect, wait_for;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") {
@@ -285,16 +292,23 @@ int main(int argc, char** argv) {
       (a == "--listen" ? listens.emplace_back(argv[++i]) : connect = argv[++i]);
       continue;
     }
+    if (a == "--wait-for" && i + 1 < argc) {
+      wait_for = argv[++i];
+      continue;
+    }
     usage("unknown or incomplete argument '" + a + "'");
   }
-  if (listens.empty()) usage("--listen is required");
-  if (connect.rfind("unix:", 0) != 0) usage("--connect must be unix:/path/to/proxy.sock");
+  if (listens.empty() && wait_for.empty()) usage("--listen is required");
+  if (!wait_for.empty() && command.empty()) usage("--wait-for needs a command after '--'");
   sockaddr_un target{};
   target.sun_family = AF_UNIX;
-  const std::string path = connect.substr(5);
-  if (path.empty() || path.size() >= sizeof target.sun_path)
-    usage("bad socket path '" + path + "'");
-  std::memcpy(target.sun_path, path.c_str(), path.size());
+  if (!listens.empty()) {
+    if (connect.rfind("unix:", 0) != 0) usage("--connect must be unix:/path/to/proxy.sock");
+    const std::string path = connect.substr(5);
+    if (path.empty() || path.size() >= sizeof target.sun_path)
+      usage("bad socket path '" + path + "'");
+    std::memcpy(target.sun_path, path.c_str(), path.size());
+  }
 
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t handled;
@@ -313,11 +327,16 @@ int main(int argc, char** argv) {
         std::make_unique<Endpoint>(Endpoint{Endpoint::Kind::listener, listen_on(spec)}));
     add(*listeners.back(), EPOLLIN);
   }
-  const pid_t child = command.empty() ? -1 : spawn_command(command);
+  bool waiting = !wait_for.empty();
+  pid_t child = command.empty() || waiting ? -1 : spawn_command(command);
 
   epoll_event events[256];
   while (true) {
-    const int n = epoll_wait(g_epoll, events, 256, -1);
+    if (waiting && ::access(wait_for.c_str(), F_OK) == 0) {
+      waiting = false;
+      child = spawn_command(command);
+    }
+    const int n = epoll_wait(g_epoll, events, 256, waiting ? 20 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       say(std::string("epoll_wait: ") + std::strerror(errno));
@@ -346,7 +365,7 @@ int main(int argc, char** argv) {
             } else if (child > 0) {
               ::kill(child, static_cast<int>(si.ssi_signo));
             } else {
-              return 0;
+              return waiting ? 128 + static_cast<int>(si.ssi_signo) : 0;
             }
           }
           break;

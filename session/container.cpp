@@ -19,6 +19,13 @@ using nlohmann::json;
 
 constexpr const char* kProxySocketInside = "/run/para/proxy.sock";
 constexpr const char* kRelayInside = "/run/para/para-relay";
+constexpr const char* kSetupInside = "/run/para/setup.sh";
+constexpr const char* kGateDirInside = "/run/para/gate";
+constexpr const char* kGateFile = "open";
+
+std::string gate_dir(const Repo& repo, const SessionState& s) {
+  return s.runtime_dir.value_or(repo.runtime_dir(s.name)) + "/gate";
+}
 
 std::string configured_image(const Config& config) {
   return config.docker.default_image.value_or(docker::kDefaultImage);
@@ -137,33 +144,50 @@ Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const Ses
     spec.mounts.push_back(bind_mount(repo.session_dir(s.name), kStatusDirInside, false));
     if (s.prompt_file) spec.mounts.push_back(bind_mount(*s.prompt_file, kPromptInside, true));
   }
-  if (s.network_mode == "proxied") {
-    if (remote) {
-      return fail(Errc::unavailable, "network-isolated container sessions need a local engine");
-    }
+  const bool isolated = s.network_mode == "proxied";
+  const bool setup = s.setup_script.has_value();
+  if (remote && (isolated || setup)) {
+    return fail(Errc::unavailable, std::string(isolated ? "network-isolated container sessions"
+                                                        : "setup scripts in container sessions") +
+                                       " need a local Docker Engine (DOCKER_HOST is remote)");
+  }
+  if (isolated || setup) {
+    // para-relay is the entry point: the loopback listener of an isolated
+    // session, and the gate that holds the agent back until setup is done.
     Result<std::string> relay = sibling_program("para-relay");
     if (!relay) {
       return fail(Errc::unavailable, "para-relay is missing beside para (" + relay.error().message +
-                                         "); it is needed for network-isolated containers");
+                                         "); container sessions need it for network isolation "
+                                         "and setup scripts");
     }
+    spec.mounts.push_back(bind_mount(*relay, kRelayInside, true));
+    spec.entrypoint = std::vector<std::string>{kRelayInside};
+  }
+  if (setup) {
+    const std::string gate = gate_dir(repo, s);
+    std::error_code ec;
+    fs::remove_all(gate, ec);
+    if (auto r = make_dirs(gate, 0755); !r) return fail(r.error());
+    spec.mounts.push_back(bind_mount(*s.setup_script, kSetupInside, true));
+    spec.mounts.push_back(bind_mount(gate, kGateDirInside, true));
+    spec.entrypoint->insert(spec.entrypoint->end(),
+                            {"--wait-for", std::string(kGateDirInside) + "/" + kGateFile});
+  }
+  if (isolated) {
     const std::string socket = s.runtime_dir.value_or(repo.runtime_dir(s.name)) + "/proxy.sock";
     const std::string port = std::to_string(repo.config.proxy.port);
     const std::string proxy_url = "http://127.0.0.1:" + port;
     spec.network_mode = "none";
-    spec.mounts.push_back(bind_mount(*relay, kRelayInside, true));
     spec.mounts.push_back(bind_mount(socket, kProxySocketInside, false));
-    spec.entrypoint = std::vector<std::string>{kRelayInside,
-                                               "--listen",
-                                               "127.0.0.1:" + port,
-                                               "--connect",
-                                               std::string("unix:") + kProxySocketInside,
-                                               "--"};
+    spec.entrypoint->insert(spec.entrypoint->end(), {"--listen", "127.0.0.1:" + port, "--connect",
+                                                     std::string("unix:") + kProxySocketInside});
     for (const char* name :
          {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}) {
       spec.env[name] = proxy_url;
     }
     spec.env["NO_PROXY"] = spec.env["no_proxy"] = "localhost,127.0.0.1,::1";
   }
+  if (spec.entrypoint) spec.entrypoint->push_back("--");
 
   Result<docker::DockerArgs> args = docker::parse_docker_args(
       s.container.value("docker_args", std::vector<std::string>{}), docker::process_env());
@@ -230,6 +254,9 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
     }
   }
   if (auto r = docker::start_container(agent->client_, *id); !r) return fail(r.error());
+  if (s.setup_script) {
+    if (auto r = agent->run_setup(repo, s, spec->user, log_fd); !r) return fail(r.error());
+  }
   if (Result<docker::ContainerState> st = docker::inspect_container(agent->client_, *id); st) {
     agent->pid_ = st->pid;
     agent->host_config_ = st->host_config;
@@ -251,6 +278,25 @@ ContainerAgent::~ContainerAgent() {
   if (!removed_ && !id_.empty()) (void)docker::remove_container(client_, id_);
   if (waiter_.joinable()) waiter_.join();
   if (logs_.joinable()) logs_.join();
+}
+
+Result<void> ContainerAgent::run_setup(const Repo& repo, const SessionState& s,
+                                       const std::string& user, int log_fd) {
+  Result<int> code = docker::exec(
+      client_, id_,
+      docker::ExecSpec{.cmd = {"/bin/sh", kSetupInside},
+                       .env = {{"PARA_WORKSPACE", kWorkspaceInside}, {"PARA_SESSION", s.name}},
+                       .working_dir = kWorkspaceInside,
+                       .user = user},
+      docker::fd_output(log_fd));
+  if (!code) return fail(code.error());
+  if (*code != 0) {
+    return fail(Errc::tool_failed, "the setup script " + *s.setup_script + " exited with code " +
+                                       std::to_string(*code) +
+                                       " in the container; its output is in " +
+                                       repo.log_path(s.name));
+  }
+  return write_file_atomic(gate_dir(repo, s) + "/" + kGateFile, "");
 }
 
 std::optional<docker::ContainerExit> ContainerAgent::poll() {

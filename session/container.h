@@ -12,13 +12,16 @@
 //                            branch and cannot move any other ref
 //   /run/para/session        this session's status directory (PARA_STATUS_FILE)
 //   /run/para/prompt         the prompt file, read-only ({prompt_file})
-//   /run/para/para-relay     isolated sessions: the static relay, the entry
-//   /run/para/proxy.sock     point, listening on 127.0.0.1:<proxy.port> and
-//                            forwarding to the session proxy's socket
+//   /run/para/para-relay     the static relay as the entry point (isolated
+//   /run/para/proxy.sock     sessions: listening on 127.0.0.1:<proxy.port>,
+//                            forwarding to the session proxy's socket)
+//   /run/para/setup.sh       the setup script, run through exec after the
+//   /run/para/gate           start; the relay starts the agent only once
+//                            the supervisor creates gate/open
 // Remote engines (tcp://) cannot see host paths: the worktree is copied in
 // before the start and copied back out after the agent exits (git inside
-// the container is then unavailable), and isolated sessions are refused
-// (the proxy's Unix socket cannot be shared with another machine).
+// the container is then unavailable); isolated sessions and setup scripts
+// are refused (the proxy's socket and the gate cannot reach another machine).
 //
 // Security: NetworkMode none for isolated sessions, every capability dropped,
 // no-new-privileges, docker's init as PID 1, the host user's uid:gid (local
@@ -96,6 +99,10 @@ class ContainerAgent {
   std::optional<docker::ContainerExit> poll();
   /// SIGTERM to the container's init (forwarded to the agent), or SIGKILL.
   void signal(const char* name);
+  /// Runs the setup script in the started container (its output to the
+  /// log), then opens the gate the relay holds the agent behind.
+  Result<void> run_setup(const Repo& repo, const SessionState& state, const std::string& user,
+                         int log_fd);
   /// Waits for the output stream, copies the workspace back (remote engines)
   /// and removes the container. Returns a sentence on how the agent ended.
   Result<std::string> finish(const docker::ContainerExit& exit);

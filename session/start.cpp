@@ -155,7 +155,13 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     if (auto r = check_agent_command(*argv); !r) return fail(r.error());
   }
 
-  Result<std::optional<std::string>> setup = find_setup_script(repo, rq.setup_script, rq.cwd);
+  // A container session's setup script runs inside its container (the
+  // supervisor execs it before the agent); docker.setup_script is its default.
+  std::optional<std::string> setup_request = rq.setup_script;
+  if (container && !setup_request && repo.config.docker.setup_script) {
+    setup_request = absolute(*repo.config.docker.setup_script, repo.root);
+  }
+  Result<std::optional<std::string>> setup = find_setup_script(repo, setup_request, rq.cwd);
   if (!setup) return fail(setup.error());
 
   // ---- Reserve the name.
@@ -233,7 +239,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     // Recorded now: the supervisor reads it. (Starting -> Active below.)
     if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
   }
-  if (*setup) {
+  if (*setup && !container) {
     if (progress.report) progress.report(0, std::nullopt, "running setup script " + **setup);
     if (auto r = run_setup_script(repo, s, **setup); !r) return fail(rollback(r.error()));
   }

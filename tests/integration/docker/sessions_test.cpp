@@ -182,6 +182,45 @@ TEST_SUITE("docker/sessions") {
     CHECK(session_containers("hog").empty());
   }
 
+  TEST_CASE(
+      "the setup script runs in the container through exec before the agent starts; a "
+      "failing one undoes the start") {
+    ParaRepo r;
+    container_config(r,
+                     "[ -f /workspace/.setup-ran ] && echo AGENT-AFTER-SETUP\n"
+                     "echo AGENT-DONE\n");
+    // Sleeping first: an agent that did not wait for it would miss the file.
+    const std::string good = r.script("setup.sh",
+                                      "#!/bin/sh\nsleep 1\necho \"setup in $PARA_WORKSPACE for "
+                                      "$PARA_SESSION\"\ntouch /workspace/.setup-ran\n");
+    Completed start =
+        r.para({"start", "withsetup", "--container", "--setup-script", good, "-p", "x"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "withsetup"); }, std::chrono::seconds(60)));
+    const std::string log = session_log(r, "withsetup");
+    INFO(log);
+    CHECK(contains(log, "setup in /workspace for withsetup"));
+    CHECK(contains(log, "AGENT-AFTER-SETUP"));
+    CHECK(r.para({"cancel", "withsetup", "--force"}).exit_code == 0);
+
+    const std::string before = r.snapshot();
+    const std::string bad = r.script("bad-setup.sh", "#!/bin/sh\necho setting up\nexit 3\n");
+    Completed failed =
+        r.para({"start", "badsetup", "--container", "--setup-script", bad, "-p", "x"});
+    CHECK(failed.exit_code != 0);
+    CHECK(contains(failed.err, "exited with code 3"));
+    // Lock files stay by design (session/repo.h); everything else is as before.
+    auto without_locks = [](const std::string& snapshot) {
+      std::string out;
+      for (const std::string& line : lines_starting(snapshot, "")) {
+        if (!contains(line, "/.locks/")) out += line + "\n";
+      }
+      return out;
+    };
+    CHECK(without_locks(r.snapshot()) == without_locks(before));
+    CHECK(session_containers("badsetup").empty());
+  }
+
   TEST_CASE("bad container requests fail before anything exists, with what to do") {
     ParaRepo r;
     container_config(r, "true\n");
