@@ -309,8 +309,8 @@ static int do_find_process(const char* marker) {
     }
     buf[n] = '\0';
     if (strstr(buf, marker) != NULL && (pid_t)atoi(e->d_name) != getpid()) {
+      printf("PID %s\n", e->d_name); /* before closedir: e points into d */
       closedir(d);
-      printf("PID %s\n", e->d_name);
       return allowed(marker);
     }
   }
