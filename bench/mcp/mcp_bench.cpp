@@ -6,10 +6,14 @@
 //
 //   mcp-bench --para BIN --node NODE --everything DIST/index.js
 //             [--calls 10000] [--starts 20] [--para-repo DIR]
-//             [--tool NAME [--tool-args JSON]]
+//             [--tool NAME [--tool-args JSON] [--tool-calls 1000]
+//              [--peer-tool echo] [--peer-tool-args '{"message":"bench"}']]
 //
-// --tool measures tools/call NAME on para-mcp-server only (the hook for
-// para_list: --tool para_list --para-repo <a git repository with sessions>).
+// --tool measures tools/call NAME on para-mcp-server (the hook for
+// para_list: --tool para_list --para-repo <a git repository with sessions>)
+// and, in the same run, tools/call --peer-tool on server-everything (its
+// `echo` by default: a protocol-only round trip that does no work). A call
+// whose result has isError set stops the run.
 //
 // The HTTP servers listen on loopback ports; server-everything binds every
 // interface, so run this inside a private network namespace (run.sh does).
@@ -101,6 +105,21 @@ struct Figures {
   long rss_kib = 0;
 };
 
+// One tool to call `calls` times after the tools/list loop (none if calls is 0).
+struct ToolCall {
+  std::string name;
+  json args = json::object();
+  int calls = 0;
+};
+
+// The first answer must be a successful tool result; a failing tool would
+// measure the error path instead.
+void check_tool_result(const ToolCall& tool, const json& r) {
+  if (!r.contains("result") || r["result"].value("isError", false)) {
+    throw std::runtime_error("tools/call " + tool.name + ": " + r.dump().substr(0, 600));
+  }
+}
+
 // ---- stdio ------------------------------------------------------------------
 
 class StdioPeer {
@@ -156,8 +175,7 @@ class StdioPeer {
   std::string buffer_;
 };
 
-void bench_stdio(const Server& s, int starts, int calls, const std::string& tool,
-                 const json& tool_args, Figures& f) {
+void bench_stdio(const Server& s, int starts, int calls, const ToolCall& tool, Figures& f) {
   for (int i = 0; i < starts; ++i) {
     const auto t0 = Clock::now();
     StdioPeer peer(s.stdio_argv);
@@ -176,15 +194,12 @@ void bench_stdio(const Server& s, int starts, int calls, const std::string& tool
     peer.wait_for(id);
     f.list_rtt.push_back(ms_since(t0) * 1000.0);
   }
-  if (!tool.empty()) {
-    for (int i = 0; i < calls; ++i) {
-      const auto t0 = Clock::now();
-      peer.send(call_request(++id, "tools/call", {{"name", tool}, {"arguments", tool_args}}));
-      const json r = peer.wait_for(id);
-      if (i == 0 && !r.contains("result"))
-        throw std::runtime_error("tools/call " + tool + ": " + r.dump());
-      f.tool_rtt.push_back(ms_since(t0) * 1000.0);
-    }
+  for (int i = 0; i < tool.calls; ++i) {
+    const auto t0 = Clock::now();
+    peer.send(call_request(++id, "tools/call", {{"name", tool.name}, {"arguments", tool.args}}));
+    const json r = peer.wait_for(id);
+    f.tool_rtt.push_back(ms_since(t0) * 1000.0);
+    if (i == 0) check_tool_result(tool, r);
   }
   f.rss_kib = peak_rss_kib(peer.pid());
 }
@@ -281,8 +296,7 @@ class HttpPeer {
   std::string session_;
 };
 
-void bench_http(const Server& s, int starts, int calls, const std::string& tool,
-                const json& tool_args, Figures& f) {
+void bench_http(const Server& s, int starts, int calls, const ToolCall& tool, Figures& f) {
   for (int i = 0; i < starts; ++i) {
     const auto t0 = Clock::now();
     HttpPeer peer(s);
@@ -299,21 +313,18 @@ void bench_http(const Server& s, int starts, int calls, const std::string& tool,
     if (i == 0 && !r.contains("result")) throw std::runtime_error("tools/list: " + r.dump());
     f.list_rtt.push_back(ms_since(t0) * 1000.0);
   }
-  if (!tool.empty()) {
-    for (int i = 0; i < calls; ++i) {
-      const auto t0 = Clock::now();
-      const json r =
-          peer.call(call_request(++id, "tools/call", {{"name", tool}, {"arguments", tool_args}}));
-      if (i == 0 && !r.contains("result"))
-        throw std::runtime_error("tools/call " + tool + ": " + r.dump());
-      f.tool_rtt.push_back(ms_since(t0) * 1000.0);
-    }
+  for (int i = 0; i < tool.calls; ++i) {
+    const auto t0 = Clock::now();
+    const json r = peer.call(
+        call_request(++id, "tools/call", {{"name", tool.name}, {"arguments", tool.args}}));
+    f.tool_rtt.push_back(ms_since(t0) * 1000.0);
+    if (i == 0) check_tool_result(tool, r);
   }
   f.rss_kib = peak_rss_kib(peer.pid());
 }
 
 void report(const char* transport, const Figures& para, const Figures& node,
-            const std::string& tool) {
+            const ToolCall& para_tool, const ToolCall& peer_tool) {
   const double ps = percentile(para.starts, 50), ns = percentile(node.starts, 50);
   const double pl50 = percentile(para.list_rtt, 50), nl50 = percentile(node.list_rtt, 50);
   const double pl99 = percentile(para.list_rtt, 99), nl99 = percentile(node.list_rtt, 99);
@@ -330,11 +341,17 @@ void report(const char* transport, const Figures& para, const Figures& node,
   std::printf("%-34s %11.1f MiB %12.1f MiB %7.1fx\n", "peak RSS (VmHWM)", para.rss_kib / 1024.0,
               node.rss_kib / 1024.0,
               static_cast<double>(node.rss_kib) / static_cast<double>(para.rss_kib));
-  if (!tool.empty()) {
-    std::printf("%-34s %11.1f us\n", ("tools/call " + tool + " p50").c_str(),
-                percentile(para.tool_rtt, 50));
-    std::printf("%-34s %11.1f us\n", ("tools/call " + tool + " p99").c_str(),
-                percentile(para.tool_rtt, 99));
+  if (para_tool.calls > 0) {
+    // Different tools: the ratio (peer / para, as above) is below 1 when
+    // para's tool does more work than the peer's, so it gets two decimals.
+    std::printf("tools/call (%d each): para-mcp-server %s, server-everything %s\n", para_tool.calls,
+                para_tool.name.c_str(), peer_tool.name.c_str());
+    for (const double p : {50.0, 99.0}) {
+      const double a = percentile(para.tool_rtt, p), b = percentile(node.tool_rtt, p);
+      std::printf("%-34s %11.1f us %13.1f us %7.2fx\n",
+                  ("tools/call round trip p" + std::to_string(static_cast<int>(p))).c_str(), a, b,
+                  b / a);
+    }
   }
 }
 
@@ -342,8 +359,9 @@ void report(const char* transport, const Figures& para, const Figures& node,
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
-  std::string para_bin, node, everything, tool, para_repo;
-  json tool_args = json::object();
+  std::string para_bin, node, everything, para_repo;
+  ToolCall para_tool{.calls = 1000};
+  ToolCall peer_tool{.name = "echo", .args = {{"message", "bench"}}};
   int calls = 10000, starts = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -358,11 +376,17 @@ int main(int argc, char** argv) {
     else if (a == "--starts")
       starts = std::atoi(v.c_str());
     else if (a == "--tool")
-      tool = v;
+      para_tool.name = v;
     else if (a == "--para-repo")
       para_repo = v;
     else if (a == "--tool-args")
-      tool_args = json::parse(v);
+      para_tool.args = json::parse(v);
+    else if (a == "--tool-calls")
+      para_tool.calls = std::atoi(v.c_str());
+    else if (a == "--peer-tool")
+      peer_tool.name = v;
+    else if (a == "--peer-tool-args")
+      peer_tool.args = json::parse(v);
     else {
       std::fprintf(stderr, "mcp-bench: unknown option %s\n", a.c_str());
       return 2;
@@ -371,7 +395,8 @@ int main(int argc, char** argv) {
   if (para_bin.empty() || node.empty() || everything.empty()) {
     std::fprintf(stderr,
                  "usage: mcp-bench --para BIN --node NODE --everything DIST/index.js "
-                 "[--calls N] [--starts N] [--para-repo DIR] [--tool NAME [--tool-args JSON]]\n");
+                 "[--calls N] [--starts N] [--para-repo DIR] [--tool NAME [--tool-args JSON] "
+                 "[--tool-calls N] [--peer-tool NAME] [--peer-tool-args JSON]]\n");
     return 2;
   }
   Server para{
@@ -388,14 +413,16 @@ int main(int argc, char** argv) {
                    {"PORT={port}"}};
   std::printf("mcp-bench: %d cold starts, %d tools/list calls per server and transport\n", starts,
               calls);
+  if (para_tool.name.empty()) para_tool.calls = 0;
+  peer_tool.calls = para_tool.calls;
   try {
     Figures ps, ns, ph, nh;
-    bench_stdio(para, starts, calls, tool, tool_args, ps);
-    bench_stdio(ref, starts, calls, "", json(), ns);
-    report("stdio", ps, ns, tool);
-    bench_http(para, starts, calls, tool, tool_args, ph);
-    bench_http(ref, starts, calls, "", json(), nh);
-    report("Streamable HTTP", ph, nh, tool);
+    bench_stdio(para, starts, calls, para_tool, ps);
+    bench_stdio(ref, starts, calls, peer_tool, ns);
+    report("stdio", ps, ns, para_tool, peer_tool);
+    bench_http(para, starts, calls, para_tool, ph);
+    bench_http(ref, starts, calls, peer_tool, nh);
+    report("Streamable HTTP", ph, nh, para_tool, peer_tool);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mcp-bench: %s\n", e.what());
     return 1;
