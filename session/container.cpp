@@ -340,4 +340,35 @@ Result<std::string> ContainerAgent::finish(const docker::ContainerExit& exit) {
   return "the agent's container " + docker::describe_exit(exit, host_config_);
 }
 
+Result<json> build_agent_image(const BuildImageRequest& rq, const Progress& progress) {
+  docker::BuildOptions options;
+  options.context_dir = fs::path(rq.cwd).empty() || rq.context.starts_with("/")
+                            ? rq.context
+                            : (fs::path(rq.cwd) / rq.context).lexically_normal().string();
+  options.tag = rq.tag.value_or(docker::kDefaultImage);
+  options.no_cache = rq.no_cache;
+  for (const std::string& add : rq.add_files) {
+    const size_t colon = add.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == add.size()) {
+      return fail(Errc::invalid_argument,
+                  "add_files entry '" + add + "': expected HOST_PATH:NAME_IN_CONTEXT");
+    }
+    options.extra_files.emplace_back(add.substr(0, colon), add.substr(colon + 1));
+  }
+  Result<docker::Client> client = docker::Client::from_env();
+  if (!client) return fail(client.error());
+  double last = 0;
+  Result<docker::BuildResult> built =
+      docker::build_image(*client, options, [&](const docker::Progress& p) {
+        if (!progress.report || (!p.step && p.fraction < 0)) return;
+        if (p.fraction >= 0) last = p.fraction * 100;
+        progress.report(last, 100.0, p.message);
+      });
+  if (!built) return fail(built.error());
+  return json{{"image_id", built->image_id},
+              {"tag", built->tag},
+              {"context", options.context_dir},
+              {"message", "built " + built->tag + " (" + built->image_id + ")"}};
+}
+
 }  // namespace para::session

@@ -121,6 +121,18 @@ struct CleanRequest {
 /// {dry_run, actions: [{kind, target, detail, done}], message}
 Result<nlohmann::json> clean_repo(const Repo& repo, const CleanRequest& request);
 
+struct BuildImageRequest {
+  std::string context;                 // a directory; relative to `cwd`
+  std::optional<std::string> tag;      // default docker::kDefaultImage
+  std::vector<std::string> add_files;  // "HOST_PATH:NAME_IN_CONTEXT"
+  bool no_cache = false;
+  std::string cwd;
+};
+/// Builds an image for container sessions through the Engine API, with
+/// progress (the build's step fraction). {image_id, tag, context, message}
+Result<nlohmann::json> build_agent_image(const BuildImageRequest& request,
+                                         const Progress& progress = {});
+
 struct LogsRequest {
   std::string session;
   size_t lines = 100;

@@ -266,6 +266,22 @@ std::vector<Spec> specs(const std::string& repo_root) {
                                    progress_of(ctx));
        },
        ss::wait_text},
+      {"para_docker_build", "Build a container image",
+       "Build the Docker image container sessions run in (para_start with container=true), "
+       "from a directory with a Dockerfile, through the Docker Engine API; sends progress "
+       "notifications per build step. Use when para_start reports that the image is missing. "
+       "Returns the image id and tag.",
+       hints(false, false, true),
+       [](const ss::Repo& repo, const json& a, ToolContext& ctx) {
+         return ss::build_agent_image(
+             ss::BuildImageRequest{.context = a["context"],
+                                   .tag = opt_string(a, "tag"),
+                                   .add_files = a.value("add_files", std::vector<std::string>{}),
+                                   .no_cache = flag(a, "no_cache"),
+                                   .cwd = repo.root},
+             progress_of(ctx));
+       },
+       ss::message_text},
   };
 }
 
