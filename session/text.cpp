@@ -99,6 +99,24 @@ std::string diff_text(const json& r) {
   return str(r, "diff") + (str(r, "diff").empty() ? "" : "\n");
 }
 
+namespace {
+
+// "standard-proxied", "off", or "container para-agent:latest (network: proxy only)".
+std::string isolation_summary(const json& s) {
+  const json& sb = s["sandbox"];
+  const bool proxied = sb.value("network_mode", std::string()) == "proxied";
+  if (s.value("session_type", std::string()) == "container") {
+    std::string image = "?";
+    if (s.contains("container") && s["container"].is_object()) {
+      image = s["container"].value("image", image);
+    }
+    return "container " + image + (proxied ? " (network: proxy only)" : " (network: Docker's)");
+  }
+  return sb["enabled"].get<bool>() ? str(sb, "profile", "standard") : std::string("off");
+}
+
+}  // namespace
+
 std::string list_text(const json& r, bool verbose) {
   std::string out;
   if (r["sessions"].empty()) out += "No sessions. Start one with: para start [NAME] -p \"task\"\n";
@@ -111,10 +129,7 @@ std::string list_text(const json& r, bool verbose) {
       out += mark + " " + str(s, "name") + "\n    Status:   " + status +
              "\n    Branch:   " + str(s, "branch") + " (from " + str(s, "parent_branch", "?") +
              ")\n    Worktree: " + str(s, "worktree_path") + "\n    Agent:    " + agent_summary(s) +
-             "\n    Sandbox:  " +
-             (s["sandbox"]["enabled"].get<bool>() ? str(s["sandbox"], "profile", "standard")
-                                                  : std::string("off")) +
-             "\n";
+             "\n    Sandbox:  " + isolation_summary(s) + "\n";
       if (s.contains("dirty") && s["dirty"].is_boolean()) {
         out += std::string("    Changes:  ") + (s["dirty"].get<bool>() ? "uncommitted" : "none") +
                "\n";
