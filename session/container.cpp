@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "core/fs.h"
-#include "core/log.h"
 #include "core/process.h"
 #include "docker/images.h"
 #include "sandbox/launch.h"
