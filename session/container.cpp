@@ -198,19 +198,28 @@ Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const Ses
   return spec;
 }
 
-Result<int> remove_session_containers(const Repo& repo, const std::string& session) {
-  Result<docker::Client> client = docker::Client::from_env();
-  if (!client) return fail(client.error());
+namespace {
+
+Result<int> remove_labelled(const docker::Client& client, const Repo& repo,
+                            const std::string& session) {
   Result<std::vector<docker::ContainerSummary>> found = docker::list_containers(
-      *client, {{docker::kSessionLabel, session}, {docker::kRepoLabel, repo.root}});
+      client, {{docker::kSessionLabel, session}, {docker::kRepoLabel, repo.root}});
   if (!found) return fail(found.error());
   int removed = 0;
   for (const docker::ContainerSummary& c : *found) {
-    Result<void> r = docker::remove_container(*client, c.id);
+    Result<void> r = docker::remove_container(client, c.id);
     if (!r && r.error().code != Errc::not_found) return fail(r.error());
     ++removed;
   }
   return removed;
+}
+
+}  // namespace
+
+Result<int> remove_session_containers(const Repo& repo, const std::string& session) {
+  Result<docker::Client> client = docker::Client::from_env();
+  if (!client) return fail(client.error());
+  return remove_labelled(*client, repo, session);
 }
 
 Result<std::vector<docker::ContainerSummary>> orphan_containers(
@@ -237,12 +246,16 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
   const bool remote = client->remote();
   Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote);
   if (!spec) return fail(spec.error());
-  // A container left by a supervisor that died would hold the name.
-  if (auto r = remove_session_containers(repo, s.name); !r) return fail(r.error());
-
   std::unique_ptr<ContainerAgent> agent(
       new ContainerAgent(*client, s.worktree_path, repo.session_dir(s.name) + "/incoming"));
   Result<std::string> id = docker::create_container(agent->client_, *spec);
+  if (!id && id.error().code == Errc::conflict) {
+    // A container left by a supervisor that died holds the name: remove
+    // the session's own (by label; never a foreign container) and retry.
+    Result<int> removed = remove_labelled(agent->client_, repo, s.name);
+    if (!removed) return fail(removed.error());
+    if (*removed > 0) id = docker::create_container(agent->client_, *spec);
+  }
   if (!id) return fail(id.error());
   agent->id_ = *id;
   if (remote) {

@@ -121,13 +121,19 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
       }
     }
   }
-  Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s->branch);
-  if (!tip) return fail(tip.error());
-  if (!*tip) {
+  // From the ref files: one git process fewer on every finish.
+  std::optional<std::string> tip = git_read_branch(repo.common_dir, s->branch);
+  if (!tip) {
+    Result<std::optional<std::string>> resolved =
+        git_resolve(repo.main(), "refs/heads/" + s->branch);
+    if (!resolved) return fail(resolved.error());
+    tip = *resolved;
+  }
+  if (!tip) {
     return fail(Errc::not_found, "the branch " + s->branch + " of session '" + *name +
                                      "' does not exist any more; nothing to finish");
   }
-  commit = **tip;
+  commit = *tip;
   if (rq.branch) {
     if (auto r = git_ok(repo.main(), {"branch", *rq.branch, s->branch}); !r) return fail(r.error());
   }

@@ -168,6 +168,29 @@ bool git_branch_exists(const std::string& common_dir, const std::string& branch)
   return packed->find(needle) != std::string::npos;
 }
 
+std::optional<std::string> git_read_branch(const std::string& common_dir,
+                                           const std::string& branch) {
+  auto object_name = [](std::string_view text) -> std::optional<std::string> {
+    if (text.size() != 40 && text.size() != 64) return std::nullopt;
+    if (text.find_first_not_of("0123456789abcdef") != std::string_view::npos) return std::nullopt;
+    return std::string(text);
+  };
+  const std::string ref = "refs/heads/" + branch;
+  if (Result<std::string> loose = read_file(common_dir + "/" + ref, 4096); loose) {
+    std::string_view text = *loose;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    return object_name(text);
+  }
+  Result<std::string> packed = read_file(common_dir + "/packed-refs", size_t(256) << 20);
+  if (!packed) return std::nullopt;
+  const std::string needle = " " + ref + "\n";
+  const size_t at = packed->find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t line = packed->rfind('\n', at);
+  const size_t start = line == std::string::npos ? 0 : line + 1;
+  return object_name(std::string_view(*packed).substr(start, at - start));
+}
+
 Result<std::optional<std::string>> git_resolve(const GitTarget& where, const std::string& ref) {
   Result<Completed> done = git_run(where, {"rev-parse", "--verify", "-q", ref + "^{commit}"});
   if (!done) return fail(done.error());

@@ -67,6 +67,12 @@ Result<std::optional<std::string>> git_current_branch(const GitTarget& where);
 /// packed-refs) without running git.
 bool git_branch_exists(const std::string& common_dir, const std::string& branch);
 
+/// The full object name a local branch points at, from git's ref files
+/// (loose ref, else packed-refs) without running git; nullopt when the
+/// branch does not exist or its ref is not a plain object name.
+std::optional<std::string> git_read_branch(const std::string& common_dir,
+                                           const std::string& branch);
+
 /// The commit a ref points to, or nullopt if it does not exist.
 Result<std::optional<std::string>> git_resolve(const GitTarget& where, const std::string& ref);
 

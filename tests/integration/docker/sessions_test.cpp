@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "docker/containers.h"
@@ -219,6 +220,40 @@ TEST_SUITE("docker/sessions") {
     };
     CHECK(without_locks(r.snapshot()) == without_locks(before));
     CHECK(session_containers("badsetup").empty());
+  }
+
+  TEST_CASE(
+      "resume after the supervisor was killed replaces its container; a foreign container "
+      "holding the name is never removed") {
+    ParaRepo r;
+    container_config(r, "echo run; sleep 300\n");
+    REQUIRE(r.para({"start", "phoenix", "--container", "-p", "x"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return session_containers("phoenix").size() == 1; },
+                       std::chrono::seconds(30)));
+    const std::string first = session_containers("phoenix")[0].id;
+    const int supervisor = session_state(r, "phoenix")["agent"]["supervisor_pid"].get<int>();
+    ::kill(supervisor, SIGKILL);
+    REQUIRE(wait_until([&] { return !pid_alive(supervisor); }));
+    Completed resumed = r.para({"resume", "phoenix", "-p", "again"});
+    REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+    const std::vector<docker::ContainerSummary> now = session_containers("phoenix");
+    REQUIRE(now.size() == 1);
+    CHECK(now[0].id != first);
+    CHECK(r.para({"cancel", "phoenix", "--force"}).exit_code == 0);
+    CHECK(session_containers("phoenix").empty());
+
+    // A user's own container named like a session's is theirs.
+    const std::string name = "taken" + std::to_string(::getpid());
+    docker::ContainerSpec foreign_spec = docker::test::test_spec({"sleep", "300"});
+    foreign_spec.name = "para-" + name;
+    Result<std::string> foreign =
+        docker::create_container(docker::test::test_client(), foreign_spec);
+    REQUIRE(foreign);
+    docker::test::ScopedContainer keep(docker::test::test_client(), *foreign);
+    Completed taken = r.para({"start", name, "--container", "-p", "x"});
+    CHECK(taken.exit_code != 0);
+    CHECK(contains(taken.err, "already in use"));
+    CHECK(docker::inspect_container(docker::test::test_client(), *foreign));
   }
 
   TEST_CASE("bad container requests fail before anything exists, with what to do") {
