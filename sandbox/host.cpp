@@ -65,6 +65,15 @@ std::string base_file(const SessionGit& g) {
 }
 
 Result<std::string> current_ref(const SessionGit& g) {
+  // The loose ref file when it holds a plain object name (no git process);
+  // packed or symbolic refs go through git.
+  if (Result<std::string> loose = read_file(g.ref_file, 4096); loose) {
+    const std::string value = trimmed(*loose);
+    if ((value.size() == 40 || value.size() == 64) &&
+        value.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      return value;
+    }
+  }
   Result<Completed> c = git_common(g, {"rev-parse", "--verify", "-q", g.ref_name});
   if (!c) return fail(c.error());
   if (!c->ok()) {

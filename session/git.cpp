@@ -142,6 +142,22 @@ Result<RepoLocation> git_discover(const std::string& dir) {
   return loc;
 }
 
+Result<std::optional<std::string>> git_main_branch(const std::string& common_dir,
+                                                   const GitTarget& main) {
+  // The main work tree's HEAD is <common>/HEAD. A plain "ref: refs/heads/B"
+  // whose branch has a commit answers without a git process.
+  if (Result<std::string> head = read_file(common_dir + "/HEAD", 4096); head) {
+    std::string_view text = *head;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    constexpr std::string_view prefix = "ref: refs/heads/";
+    if (text.starts_with(prefix)) {
+      const std::string branch(text.substr(prefix.size()));
+      if (git_read_branch(common_dir, branch)) return std::optional<std::string>(branch);
+    }
+  }
+  return git_current_branch(main);
+}
+
 Result<std::optional<std::string>> git_current_branch(const GitTarget& where) {
   // One call, three answers: "refs/heads/<b>" on a branch, "HEAD" when
   // detached, a failure when HEAD names no commit yet.

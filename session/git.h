@@ -62,6 +62,10 @@ Result<RepoLocation> git_discover(const std::string& dir);
 /// The branch checked out in a work tree, or nullopt when HEAD is detached.
 /// Errors: conflict when the repository has no commits yet.
 Result<std::optional<std::string>> git_current_branch(const GitTarget& where);
+/// git_current_branch of the main work tree, read from <common_dir>/HEAD and
+/// the ref files when they are plain (no git process), else from git.
+Result<std::optional<std::string>> git_main_branch(const std::string& common_dir,
+                                                   const GitTarget& main);
 
 /// Whether a local branch exists, from git's ref files (loose ref or
 /// packed-refs) without running git.

@@ -77,6 +77,16 @@ Result<Repo> open_repo(const std::string& cwd) {
   return repo;
 }
 
+Result<Repo> open_known_repo(const std::string& root, const std::string& common_dir) {
+  Repo repo;
+  repo.root = root;
+  repo.common_dir = common_dir;
+  Result<Config> config = load_config(repo.root);
+  if (!config) return fail(config.error());
+  repo.config = std::move(*config);
+  return repo;
+}
+
 std::optional<std::string> session_from_cwd(const Repo& repo, const std::string& cwd) {
   std::error_code ec;
   const std::string dir = fs::weakly_canonical(cwd.empty() ? current_dir() : cwd, ec).string();

@@ -75,6 +75,9 @@ class Repo {
 /// Finds the repository containing `cwd` and loads its config. Errors:
 /// not_found (not a repository), invalid_argument (bad config), unavailable.
 Result<Repo> open_repo(const std::string& cwd);
+/// The repository at a root and git common directory already found by
+/// open_repo (the supervisor gets them from its parent): no git process.
+Result<Repo> open_known_repo(const std::string& root, const std::string& common_dir);
 
 /// The session whose worktree contains `cwd`, if any.
 std::optional<std::string> session_from_cwd(const Repo& repo, const std::string& cwd);

@@ -86,7 +86,7 @@ Result<void> check_agent_command(const std::vector<std::string>& argv) {
 
 Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progress& progress) {
   // ---- Validate everything before touching anything.
-  Result<std::optional<std::string>> current = git_current_branch(repo.main());
+  Result<std::optional<std::string>> current = git_main_branch(repo.common_dir, repo.main());
   if (!current) return fail(current.error());
   if (!*current) {
     return fail(Errc::conflict,

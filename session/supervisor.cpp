@@ -346,8 +346,9 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
 }  // namespace
 
 int supervisor_main(const std::vector<std::string>& args) {
-  if (args.size() != 3) {
-    log::error("supervisor") << "usage: " << kSuperviseCommand << " REPO SESSION READY_FD";
+  if (args.size() != 4) {
+    log::error("supervisor") << "usage: " << kSuperviseCommand
+                             << " REPO SESSION READY_FD GIT_COMMON_DIR";
     return 2;
   }
   Fd ready(std::atoi(args[2].c_str()));
@@ -360,7 +361,7 @@ int supervisor_main(const std::vector<std::string>& args) {
     ::_exit(0);
   }
   ::setsid();
-  Result<Repo> repo = open_repo(args[0]);
+  Result<Repo> repo = open_known_repo(args[0], args[3]);
   if (!repo) {
     write_all(ready.get(), json{{"ok", false}, {"error", repo.error().message}}.dump() + "\n");
     return 1;
@@ -373,11 +374,12 @@ Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& na
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail(Errc::io, "pipe failed", errno);
   Fd read_end(fds[0]), write_end(fds[1]);
-  Result<pid_t> pid = spawn(SpawnOptions{.argv = {self_executable(), kSuperviseCommand, repo.root,
-                                                  name, std::to_string(write_end.get())},
-                                         .cwd = repo.root,
-                                         .new_session = true,
-                                         .keep_fds = {write_end.get()}});
+  Result<pid_t> pid =
+      spawn(SpawnOptions{.argv = {self_executable(), kSuperviseCommand, repo.root, name,
+                                  std::to_string(write_end.get()), repo.common_dir},
+                         .cwd = repo.root,
+                         .new_session = true,
+                         .keep_fds = {write_end.get()}});
   write_end.reset();
   if (!pid) return fail(pid.error());
   (void)wait_for(*pid, std::chrono::seconds(10));

@@ -3,7 +3,7 @@
 // The session supervisor: one detached process per running agent.
 //
 // Theory of operation. start/resume write the session state, then spawn
-// `<para binary> __supervise <repo> <session> <fd>`. That process forks once
+// `<para binary> __supervise <repo> <session> <fd> <git common dir>`. That process forks once
 // more and the middle process exits at once, so the supervisor belongs to no
 // one (sessions outlive the CLI and the MCP server) and leaves no zombie. It
 // becomes a child subreaper, launches the agent in its own process group
@@ -30,7 +30,7 @@ namespace para::session {
 /// The hidden argv[1] both binaries dispatch to supervisor_main.
 inline constexpr const char* kSuperviseCommand = "__supervise";
 
-/// Entry point for `<binary> __supervise <repo-root> <session> <ready-fd>`.
+/// Entry point for `<binary> __supervise <repo-root> <session> <ready-fd> <git-common-dir>`.
 int supervisor_main(const std::vector<std::string>& args);
 
 struct SupervisorInfo {
