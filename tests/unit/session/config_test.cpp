@@ -33,11 +33,12 @@ TEST_SUITE("session/config") {
     const std::string file = dir / "config.toml";
     REQUIRE(set_config_value(file, "git.auto_stage", "false"));
     const std::string before = test::read_text(file);
-    for (auto [key, value] : {std::pair{"git.auto_stage", "nope"},
-                              {"session.max_archives", "-1"},
-                              {"nothing.here", "1"},
-                              {"sandbox.profile", "open-everything"},
-                              {"sandbox", "x"}}) {
+    for (const auto& [key_text, value] : {std::pair{"git.auto_stage", "nope"},
+                                          {"session.max_archives", "-1"},
+                                          {"nothing.here", "1"},
+                                          {"sandbox.profile", "open-everything"},
+                                          {"sandbox", "x"}}) {
+      const std::string key = key_text;  // a copy: clang 14 cannot capture bindings
       CAPTURE(key);
       CHECK_FALSE(set_config_value(file, key, value));
       CHECK(test::read_text(file) == before);
