@@ -67,14 +67,9 @@ std::string current_dir() {
 Result<Repo> open_repo(const std::string& cwd) {
   Result<RepoLocation> loc = git_discover(cwd.empty() ? current_dir() : cwd);
   if (!loc) return fail(loc.error());
-  Repo repo;
   std::error_code ec;
-  repo.root = fs::weakly_canonical(loc->main_root, ec).string();
-  repo.common_dir = fs::weakly_canonical(loc->common_dir, ec).string();
-  Result<Config> config = load_config(repo.root);
-  if (!config) return fail(config.error());
-  repo.config = std::move(*config);
-  return repo;
+  return open_known_repo(fs::weakly_canonical(loc->main_root, ec).string(),
+                         fs::weakly_canonical(loc->common_dir, ec).string());
 }
 
 Result<Repo> open_known_repo(const std::string& root, const std::string& common_dir) {
@@ -116,26 +111,31 @@ Result<void> ensure_para_dirs(const Repo& repo) {
   return {};
 }
 
+namespace {
+
+// The repository's .gitignore ("" when there is none).
+Result<std::string> read_gitignore(const Repo& repo) {
+  const std::string gitignore = repo.root + "/.gitignore";
+  if (!path_exists(gitignore)) return std::string();
+  return read_file(gitignore, 4 << 20);
+}
+
+}  // namespace
+
 Result<void> ensure_ignored(const Repo& repo, const std::string& pattern) {
   const std::string gitignore = repo.root + "/.gitignore";
-  std::string text;
-  if (path_exists(gitignore)) {
-    Result<std::string> existing = read_file(gitignore, 4 << 20);
-    if (!existing) return fail(existing.error());
-    text = *existing;
-  }
+  Result<std::string> existing = read_gitignore(repo);
+  if (!existing) return fail(existing.error());
+  const std::string& text = *existing;
   if (contains_line(text, pattern) || contains_line(text, "/" + pattern)) return {};
   return append_lines(gitignore, text, pattern + "\n");
 }
 
 Result<void> ensure_ignores(const Repo& repo) {
   const std::string gitignore = repo.root + "/.gitignore";
-  std::string text;
-  if (path_exists(gitignore)) {
-    Result<std::string> existing = read_file(gitignore, 4 << 20);
-    if (!existing) return fail(existing.error());
-    text = *existing;
-  }
+  Result<std::string> current = read_gitignore(repo);
+  if (!current) return fail(current.error());
+  const std::string& text = *current;
   const bool ignores_para = contains_line(text, ".para") || contains_line(text, ".para/") ||
                             contains_line(text, ".para/*") || contains_line(text, "/.para");
   if (!(ignores_para && contains_line(text, "!.para/config.json"))) {
