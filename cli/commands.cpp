@@ -1,25 +1,13 @@
 #include "cli/commands.h"
 
+#include "core/fs.h"
+
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace para::cli {
 namespace {
-
-void write_all(int fd, const std::string& text) {
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
 
 std::string top_help() {
   std::string out =
@@ -60,8 +48,8 @@ int report_error(const Error& error, bool json) {
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> table = [] {
     std::vector<Command> all;
-    for (auto family : {session_commands, sandbox_commands, proxy_commands, mcp_commands,
-                        docker_commands}) {
+    for (auto family :
+         {session_commands, sandbox_commands, proxy_commands, mcp_commands, docker_commands}) {
       for (Command& c : family()) all.push_back(std::move(c));
     }
     return all;

@@ -1,6 +1,7 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -95,7 +96,8 @@ Result<void> make_dirs(const std::string& path, mode_t mode) {
     start = end + 1;
     if (prefix.empty()) continue;
     if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
-      return fail(Errc::io, "cannot create directory " + prefix + ": " + std::strerror(errno), errno);
+      return fail(Errc::io, "cannot create directory " + prefix + ": " + std::strerror(errno),
+                  errno);
     }
   }
   struct stat st;
@@ -166,6 +168,23 @@ std::string home_directory() {
     return pw->pw_dir;
   }
   return "/";
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        pollfd out{fd, POLLOUT, 0};
+        ::poll(&out, 1, 1000);
+        continue;
+      }
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
 }
 
 }  // namespace para

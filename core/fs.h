@@ -8,11 +8,16 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/fd.h"
 #include "core/result.h"
 
 namespace para {
+
+/// Writes all of `data` to fd, retrying after EINTR and waiting for POLLOUT
+/// after EAGAIN (non-blocking fds). Returns false on any other error.
+bool write_all(int fd, std::string_view data);
 
 /// Reads a whole file. Errors: not_found, io, invalid_argument (larger than max_bytes).
 Result<std::string> read_file(const std::string& path, size_t max_bytes = size_t(64) << 20);

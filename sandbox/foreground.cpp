@@ -23,6 +23,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/fs.h"
 #include "core/log.h"
 
 namespace para::sandbox {
@@ -33,24 +34,6 @@ sigset_t handled_signals() {
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&set, s);
   return set;
-}
-
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd out{fd, POLLOUT, 0};
-        ::poll(&out, 1, 1000);
-        continue;
-      }
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
 }
 
 void copy_window_size(int from, int to) {
@@ -84,7 +67,7 @@ void drain(int master, int out_fd) {
   for (;;) {
     const ssize_t n = ::read(master, buf, sizeof buf);
     if (n > 0) {
-      if (!write_all(out_fd, buf, static_cast<size_t>(n))) return;
+      if (!write_all(out_fd, std::string_view(buf, static_cast<size_t>(n)))) return;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -219,7 +202,8 @@ Result<ForegroundExit> run_foreground(Launched& launched, const ForegroundSignal
       if (re & POLLIN) {
         const ssize_t r = ::read(pty->master(), buf, sizeof buf);
         if (r > 0) {
-          if (!write_all(options.out_fd, buf, static_cast<size_t>(r))) in_open = false;
+          if (!write_all(options.out_fd, std::string_view(buf, static_cast<size_t>(r))))
+            in_open = false;
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
           master_open = false;  // EIO: no process holds the slave any more
         }

@@ -30,20 +30,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-void write_all(int fd, const std::string& text) {
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
-
 // "[para] ..." marker lines in the session log, between the agent's output.
 void log_line(int log_fd, const std::string& text) {
   write_all(log_fd, "[para " + rfc3339(std::chrono::system_clock::now()) + "] " + text + "\n");
