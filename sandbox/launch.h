@@ -58,14 +58,17 @@ struct Launched {
 };
 
 /// Starts bwrap with the policy's argv and environment and returns at once.
-/// Fails closed: bwrap missing or too old, para-relay or the proxy socket
-/// missing in proxied mode -> unavailable. Errors: unavailable, io.
+/// Fails closed: bwrap missing, para-relay or the proxy socket missing in
+/// proxied mode -> unavailable. Errors: unavailable, io. The version is not
+/// probed here: a bwrap too old for the argv stops before the command runs
+/// and wait_sandboxed() says so.
 Result<Launched> launch(const Policy& policy, const std::vector<std::string>& command,
                         const LaunchOptions& options);
 
 /// Waits for a launched sandbox. The exit status is the command's. Errors:
 /// tool_failed when bubblewrap could not set the sandbox up (its own message
-/// went to the command's stderr), timeout (still running; the caller may
+/// went to the command's stderr), unavailable when that was because bwrap is
+/// too old or broken (check_available()'s message), timeout (still running; the caller may
 /// kill launched.pid and wait again), io.
 Result<ExitStatus> wait_sandboxed(Launched& launched,
                                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);

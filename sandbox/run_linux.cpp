@@ -27,7 +27,7 @@ constexpr const char* kInstallHint =
     "install the bubblewrap package (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf "
     "install bubblewrap; Arch: pacman -S bubblewrap)";
 
-Result<BwrapInfo> probe_bwrap() {
+Result<std::string> locate_bwrap() {
   Result<std::string> path = find_program("bwrap");
   if (!path) {
     return fail(Errc::unavailable,
@@ -36,6 +36,12 @@ Result<BwrapInfo> probe_bwrap() {
                     ". para does not run agents unsandboxed unless the user config "
                     "sets sandbox.fail_open = true");
   }
+  return path;
+}
+
+Result<BwrapInfo> probe_bwrap() {
+  Result<std::string> path = locate_bwrap();
+  if (!path) return fail(path.error());
   Result<Completed> v =
       run(Command{.argv = {*path, "--version"}, .timeout = std::chrono::seconds(10)});
   if (!v || !v->ok()) {
@@ -102,7 +108,10 @@ Result<BwrapInfo> check_available() {
 Result<Launched> launch(const Policy& policy, const std::vector<std::string>& command,
                         const LaunchOptions& options) {
   if (command.empty()) return fail(Errc::invalid_argument, "no command to run in the sandbox");
-  Result<BwrapInfo> bwrap = check_available();
+  // No version probe here (it costs a process per run): a bwrap too old for
+  // the argv fails before starting the command, and wait_sandboxed() then
+  // probes to say why.
+  Result<std::string> bwrap = locate_bwrap();
   if (!bwrap) return fail(bwrap.error());
   if (policy.network == NetworkMode::proxied) {
     if (policy.relay_bin.empty() || !is_executable(policy.relay_bin)) {
@@ -139,7 +148,7 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
   }
   Fd status_read(pipe_fds[0]), status_write(pipe_fds[1]);
 
-  std::vector<std::string> argv = {bwrap->path};
+  std::vector<std::string> argv = {*bwrap};
   const std::vector<std::string> rest =
       render_bwrap(plan, BwrapFds{.seccomp = seccomp.get(), .json_status = status_write.get()});
   argv.insert(argv.end(), rest.begin(), rest.end());
@@ -190,6 +199,7 @@ Result<ExitStatus> wait_sandboxed(Launched& launched,
     launched.status.reset();
   }
   if (report.find("\"child-pid\"") == std::string::npos && status->exit_code != 0) {
+    if (Result<BwrapInfo> usable = check_available(); !usable) return fail(usable.error());
     return fail(Errc::tool_failed,
                 "bubblewrap could not set up the sandbox (its message is above); nothing ran. "
                 "If user namespaces are disabled on this machine (sysctl "

@@ -72,6 +72,28 @@ TEST_SUITE("sandbox/cli") {
     CHECK(c.err.find("fail_open") != std::string::npos);
   }
 
+  TEST_CASE("a bwrap too old for para's argv is named, and nothing runs" *
+            doctest::skip(no_bwrap())) {
+    // A fake: Debian 12 has no bubblewrap older than 0.8 to install. It
+    // answers like bubblewrap 0.7 (which lacks --disable-userns).
+    SandboxHost h;
+    TempDir bin("para-oldbwrap");
+    std::filesystem::create_symlink(find_program("git").value(), bin / "git");
+    write_text(bin / "bwrap",
+               "#!/bin/sh\n"
+               "if [ \"$1\" = --version ]; then echo 'bubblewrap 0.7.0'; exit 0; fi\n"
+               "echo 'bwrap: Unknown option --disable-userns' >&2\n"
+               "exit 1\n",
+               0755);
+    std::vector<std::string> env = h.env;
+    set_env(env, "PATH", bin.path() + ":/usr/bin:/bin");
+    Completed c = para({"sandbox", "run", "--", "sh", "-c", "echo ran > ran.txt"}, env, h.repo);
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("bubblewrap 0.7.0") != std::string::npos);
+    CHECK(c.err.find("too old") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(h.repo + "/ran.txt"));
+  }
+
   TEST_CASE("a runtime directory others can write to is refused" * doctest::skip(no_bwrap())) {
     SandboxHost h;
     TempDir tmp("para-shared-tmp");
