@@ -6,6 +6,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/gitdir.h"
 #include "core/process.h"
 #include "sandbox/policy.h"
 
@@ -28,9 +29,8 @@ Result<Completed> git(const std::string& dir, const std::vector<std::string>& ar
   return run(Command{.argv = argv, .env = env, .timeout = std::chrono::seconds(30)});
 }
 
-}  // namespace
-
-Result<DirectoryLayout> detect_layout(const std::string& dir) {
+// What git says, for the layouts find_git_dirs() leaves to it.
+Result<GitDirs> ask_git(const std::string& dir) {
   Result<Completed> c = git(dir, {"rev-parse", "--path-format=absolute", "--show-toplevel",
                                   "--git-common-dir", "--git-dir"});
   if (!c) return fail(c.error());
@@ -47,10 +47,22 @@ Result<DirectoryLayout> detect_layout(const std::string& dir) {
   if (top.empty() || common.empty() || gitdir.empty()) {
     return fail(Errc::tool_failed, "git rev-parse gave an unexpected answer in " + dir);
   }
+  return GitDirs{real(top), real(gitdir), real(common)};
+}
+
+}  // namespace
+
+Result<DirectoryLayout> detect_layout(const std::string& dir) {
+  std::optional<GitDirs> found = find_git_dirs(dir);
+  if (!found) {
+    Result<GitDirs> asked = ask_git(dir);
+    if (!asked) return fail(asked.error());
+    found = std::move(*asked);
+  }
   DirectoryLayout l;
-  l.worktree = real(top);
-  l.git_common_dir = real(common);
-  l.worktree_gitdir = real(gitdir);
+  l.worktree = found->toplevel;
+  l.git_common_dir = found->common_dir;
+  l.worktree_gitdir = found->git_dir;
   const size_t slash = l.git_common_dir.rfind('/');
   l.repo_root =
       l.git_common_dir.substr(slash) == "/.git" ? l.git_common_dir.substr(0, slash) : l.worktree;
@@ -60,13 +72,11 @@ Result<DirectoryLayout> detect_layout(const std::string& dir) {
     if (validate_session_name(name)) {
       l.session = name;
       l.state_dir = l.repo_root + "/.para/state";
-      // The prefix from the branch checked out there: refs/heads/<prefix>/<N>.
-      Result<Completed> head = git(l.worktree, {"symbolic-ref", "-q", "HEAD"});
-      if (head && head->ok()) {
-        std::string ref = head->out.substr(0, head->out.find('\n'));
+      // The prefix from the branch checked out there: <prefix>/<N>.
+      if (std::optional<std::string> branch = read_head_branch(l.worktree_gitdir)) {
         const std::string tail = "/" + name;
-        if (ref.starts_with("refs/heads/") && ref.ends_with(tail)) {
-          const std::string prefix = ref.substr(11, ref.size() - 11 - tail.size());
+        if (branch->ends_with(tail)) {
+          const std::string prefix = branch->substr(0, branch->size() - tail.size());
           if (!prefix.empty() && prefix.find('/') == std::string::npos) l.branch_prefix = prefix;
         }
       }

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/fs.h"
+#include "core/gitdir.h"
 
 namespace para::session {
 namespace {
@@ -110,24 +111,29 @@ Result<RepoLocation> git_discover(const std::string& dir) {
   if (!std::filesystem::is_directory(dir, ec)) {
     return fail(Errc::not_found, "the directory " + dir + " does not exist");
   }
-  Result<Completed> done = git_run(GitTarget::repo(dir), {"rev-parse", "--path-format=absolute",
-                                                          "--git-common-dir", "--show-toplevel"});
-  if (!done) return fail(done.error());
-  if (!done->ok()) {
-    return fail(Errc::not_found, dir +
-                                     " is not inside a git repository; run para from a git "
-                                     "repository (or create one with git init)");
-  }
-  const std::string& out = done->out;
-  const size_t nl = out.find('\n');
-  if (nl == std::string::npos) {
-    return fail(Errc::not_found, dir +
-                                     " is inside a bare git repository or a .git directory; "
-                                     "run para from a work tree");
-  }
   RepoLocation loc;
-  loc.common_dir = out.substr(0, nl);
-  loc.toplevel = first_line_trimmed(out.substr(nl + 1));
+  if (std::optional<GitDirs> found = find_git_dirs(dir)) {
+    loc.common_dir = found->common_dir;
+    loc.toplevel = found->toplevel;
+  } else {
+    Result<Completed> done = git_run(GitTarget::repo(dir), {"rev-parse", "--path-format=absolute",
+                                                            "--git-common-dir", "--show-toplevel"});
+    if (!done) return fail(done.error());
+    if (!done->ok()) {
+      return fail(Errc::not_found, dir +
+                                       " is not inside a git repository; run para from a git "
+                                       "repository (or create one with git init)");
+    }
+    const std::string& out = done->out;
+    const size_t nl = out.find('\n');
+    if (nl == std::string::npos) {
+      return fail(Errc::not_found, dir +
+                                       " is inside a bare git repository or a .git directory; "
+                                       "run para from a work tree");
+    }
+    loc.common_dir = out.substr(0, nl);
+    loc.toplevel = first_line_trimmed(out.substr(nl + 1));
+  }
   if (loc.toplevel.empty()) {
     return fail(Errc::not_found, dir + " is not inside a git work tree; run para from one");
   }
@@ -146,14 +152,8 @@ Result<std::optional<std::string>> git_main_branch(const std::string& common_dir
                                                    const GitTarget& main) {
   // The main work tree's HEAD is <common>/HEAD. A plain "ref: refs/heads/B"
   // whose branch has a commit answers without a git process.
-  if (Result<std::string> head = read_file(common_dir + "/HEAD", 4096); head) {
-    std::string_view text = *head;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    constexpr std::string_view prefix = "ref: refs/heads/";
-    if (text.starts_with(prefix)) {
-      const std::string branch(text.substr(prefix.size()));
-      if (git_read_branch(common_dir, branch)) return std::optional<std::string>(branch);
-    }
+  if (std::optional<std::string> branch = read_head_branch(common_dir)) {
+    if (git_read_branch(common_dir, *branch)) return branch;
   }
   return git_current_branch(main);
 }
