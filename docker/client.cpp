@@ -7,7 +7,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "docker/http.h"
 #include "docker/redact.h"
 
 namespace para::docker {
@@ -46,37 +46,6 @@ std::string host_header(const Endpoint& ep) {
   if (ep.kind == Endpoint::Kind::unix_socket) return "localhost";
   const bool v6 = ep.host.find(':') != std::string::npos;
   return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(ep.port);
-}
-
-std::unique_ptr<httplib::ClientImpl> make_http(const Endpoint& ep,
-                                               std::chrono::milliseconds connect,
-                                               std::chrono::milliseconds read, Error* error) {
-  std::unique_ptr<httplib::ClientImpl> http;
-  if (ep.kind == Endpoint::Kind::unix_socket) {
-    http = std::make_unique<httplib::ClientImpl>(ep.socket_path);
-    http->set_address_family(AF_UNIX);
-  } else if (!ep.tls) {
-    http = std::make_unique<httplib::ClientImpl>(ep.host, ep.port);
-  } else {
-    auto ssl =
-        std::make_unique<httplib::SSLClient>(ep.host, ep.port, ep.client_cert, ep.client_key);
-    if (!ssl->is_valid()) {
-      *error = fail(Errc::invalid_argument, "cannot load the TLS client certificate " +
-                                                ep.client_cert + " and key " + ep.client_key);
-      return nullptr;
-    }
-    if (!ep.ca_cert.empty()) ssl->set_ca_cert_path(ep.ca_cert);
-    ssl->enable_server_certificate_verification(ep.tls_verify);
-    http = std::move(ssl);
-  }
-  http->set_default_headers({{"Host", host_header(ep)}, {"User-Agent", "para"}});
-  http->set_connection_timeout(connect);
-  http->set_read_timeout(read);
-  http->set_write_timeout(std::chrono::seconds(60));
-  http->set_keep_alive(false);
-  http->set_url_encode(false);  // the client encodes paths and queries itself
-  http->set_decompress(false);
-  return http;
 }
 
 Error permission_denied(const Endpoint& ep, int err) {
@@ -136,39 +105,42 @@ Error diagnose_connect(const Endpoint& ep) {
                   ")?");
 }
 
-Error transport_error(const Endpoint& ep, httplib::Error err, const std::string& what,
+Error transport_error(const Endpoint& ep, const HttpOutcome& outcome, const std::string& what,
                       std::chrono::milliseconds read_timeout) {
   const std::string where = ep.display();
-  switch (err) {
-    case httplib::Error::Connection:
+  switch (outcome.failure) {
+    case HttpFailure::bad_client_cert:
+      return fail(Errc::invalid_argument, "cannot load the TLS client certificate " +
+                                              ep.client_cert + " and key " + ep.client_key);
+    case HttpFailure::connection:
       return diagnose_connect(ep);
-    case httplib::Error::ConnectionTimeout:
+    case HttpFailure::connection_timeout:
       return fail(Errc::timeout, "no answer from the Docker daemon at " + where +
                                      " while connecting (" + what + ")");
-    case httplib::Error::SSLConnection:
+    case HttpFailure::ssl_connection:
       return fail(Errc::tool_failed,
                   "the TLS handshake with " + where +
                       " failed: the daemon may not speak TLS there, or it refused our client "
                       "certificate (" +
                       (ep.client_cert.empty() ? "none" : ep.client_cert) +
                       "); check DOCKER_CERT_PATH");
-    case httplib::Error::SSLServerVerification:
+    case HttpFailure::ssl_server_verification:
       return fail(Errc::denied, "the Docker daemon's TLS certificate at " + where +
                                     " is not trusted: it must be signed by " + ep.ca_cert +
                                     " and name " + ep.host);
-    case httplib::Error::SSLLoadingCerts:
+    case HttpFailure::ssl_loading_certs:
       return fail(Errc::invalid_argument, "cannot load the CA certificate " + ep.ca_cert);
-    case httplib::Error::Read:
+    case HttpFailure::read:
       return fail(Errc::tool_failed,
                   "the Docker daemon at " + where + " closed the connection or sent nothing for " +
                       std::to_string(read_timeout.count() / 1000) + " s (" + what + ")");
-    case httplib::Error::Write:
+    case HttpFailure::write:
       return fail(Errc::tool_failed,
                   "sending to the Docker daemon at " + where + " failed (" + what + ")");
-    case httplib::Error::Canceled:
+    case HttpFailure::canceled:
       return fail(Errc::tool_failed, what + " was stopped");
     default:
-      return fail(Errc::tool_failed, what + " failed: " + httplib::to_string(err));
+      return fail(Errc::tool_failed, what + " failed: " + outcome.detail);
   }
 }
 
@@ -363,87 +335,75 @@ Result<HttpResponse> Client::stream(const HttpRequest& request,
 
 Result<HttpResponse> Client::send(const HttpRequest& request,
                                   const std::function<bool(std::string_view)>* on_data) const {
-  const std::chrono::milliseconds read_timeout =
-      request.read_timeout.value_or(options_.read_timeout);
-  Error setup_error;
-  std::unique_ptr<httplib::ClientImpl> http =
-      make_http(endpoint_, options_.connect_timeout, read_timeout, &setup_error);
-  if (!http) return fail(setup_error);
+  Result<const HttpModule*> http = http_module();
+  if (!http) return fail(http.error());
 
-  std::string path = request.versioned ? "/v" + api_version_ : "";
-  path += encode_path(request.path);
+  HttpExchange x;
+  x.endpoint = endpoint_;
+  x.connect_timeout = options_.connect_timeout;
+  x.read_timeout = request.read_timeout.value_or(options_.read_timeout);
+  x.host_header = host_header(endpoint_);
+  x.method = request.method;
+  x.target = request.versioned ? "/v" + api_version_ : "";
+  x.target += encode_path(request.path);
   for (size_t i = 0; i < request.query.size(); ++i) {
-    path += (i == 0 ? "?" : "&") + url_encode(request.query[i].first) + "=" +
-            url_encode(request.query[i].second);
+    x.target += (i == 0 ? "?" : "&") + url_encode(request.query[i].first) + "=" +
+                url_encode(request.query[i].second);
   }
   const std::string what = request.method + " " + request.path;
   // The path only: query values can hold build arguments, bodies hold secrets.
   log::debug("docker") << what;
 
-  httplib::Request req;
-  req.method = request.method;
-  req.path = path;
-  for (const auto& [k, v] : request.headers) req.headers.emplace(k, v);
+  x.headers = request.headers;
   std::optional<Error> upload_error;
   if (!request.body.empty()) {
-    req.body = request.body;
-    req.headers.emplace("Content-Type",
-                        request.content_type.empty() ? "application/json" : request.content_type);
+    x.body = request.body;
+    x.headers.emplace_back(
+        "Content-Type", request.content_type.empty() ? "application/json" : request.content_type);
   } else if (request.body_writer) {
-    req.headers.emplace("Content-Type", request.content_type.empty() ? "application/octet-stream"
-                                                                     : request.content_type);
-    req.headers.emplace("Transfer-Encoding", "chunked");
-    req.is_chunked_content_provider_ = true;
-    // Called once: the writer pushes the whole body, then the chunked stream ends.
-    req.content_provider_ = [&](size_t, size_t, httplib::DataSink& sink) -> bool {
+    x.headers.emplace_back("Content-Type", request.content_type.empty() ? "application/octet-stream"
+                                                                        : request.content_type);
+    x.headers.emplace_back("Transfer-Encoding", "chunked");
+    x.body_writer = [&](const std::function<bool(std::string_view)>& write) {
       Result<void> r = request.body_writer([&](std::string_view bytes) -> Result<void> {
-        if (bytes.empty()) return {};
-        if (!sink.write(bytes.data(), bytes.size())) {
+        if (!write(bytes)) {
           return fail(Errc::tool_failed,
                       "the Docker daemon stopped reading the upload (" + what + ")");
         }
         return {};
       });
-      if (!r) {
-        upload_error = r.error();
-        return false;
-      }
-      sink.done();
-      return true;
+      if (!r) upload_error = r.error();
+      return r.has_value();
     };
   }
 
   HttpResponse out;
-  req.response_handler = [&](const httplib::Response& res) {
-    out.status = res.status;
-    for (const auto& [k, v] : res.headers) out.headers.emplace(k, v);
-    return true;
+  x.on_head = [&](int status, const std::multimap<std::string, std::string>& headers) {
+    out.status = status;
+    out.headers = headers;
   };
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+  x.on_data = [&](std::string_view data) {
     if (on_data != nullptr && out.ok()) {
-      if (!(*on_data)(std::string_view(data, n))) {
+      if (!(*on_data)(data)) {
         out.stopped = true;
         return false;
       }
       return true;
     }
     // A whole answer, or the error body of a stream: error bodies are kept bounded.
-    if (on_data != nullptr && out.body.size() + n > kMaxErrorBody) return true;
-    out.body.append(data, n);
+    if (on_data != nullptr && out.body.size() + data.size() > kMaxErrorBody) return true;
+    out.body.append(data);
     return true;
   };
 
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  const bool sent = http->send(req, res, err);
+  const HttpOutcome outcome = (*http)->exchange(x);
   if (upload_error) return fail(*upload_error);
-  if (!sent) {
+  if (outcome.failure != HttpFailure::none) {
     if (out.stopped) return out;
-    Error e = transport_error(endpoint_, err, what, read_timeout);
+    Error e = transport_error(endpoint_, outcome, what, x.read_timeout);
     e.message = redact(e.message, request.secrets);
     return fail(e);
   }
-  if (out.status == 0) out.status = res.status;
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "core/fd.h"
 #include "core/fs.h"
@@ -171,6 +172,28 @@ TEST_SUITE("docker/cli") {
     nlohmann::json j = nlohmann::json::parse(info.out);
     CHECK(j["api_version"] == test::test_client().api_version());
     CHECK(j["default_image"] == kDefaultImage);
+  }
+
+  TEST_CASE("para loads its Docker module beside itself, and says to reinstall when it is gone") {
+    // A copy of para in a directory of its own: the module is not beside it
+    // (and para is not installed on the test machines).
+    para::test::TempDir dir;
+    const std::string copy = dir / "para";
+    std::filesystem::copy_file(para_bin(), copy);
+    Completed missing = para::test::run_cmd({copy, "docker", "info"}, cli_env(), dir.path());
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.err.find("libpara-docker-http.so") != std::string::npos);
+    CHECK(missing.err.find("reinstall para") != std::string::npos);
+    // Commands that never talk to Docker do not need it.
+    CHECK(para::test::run_cmd({copy, "--version"}, cli_env(), dir.path()).exit_code == 0);
+
+    const std::string module =
+        std::filesystem::path(para_bin()).parent_path() / "libpara-docker-http.so";
+    std::filesystem::copy_file(module, dir / "libpara-docker-http.so");
+    Completed found =
+        para::test::run_cmd({copy, "docker", "info", "--json"}, cli_env(), dir.path());
+    CHECK(found.exit_code == 0);
+    CHECK(nlohmann::json::parse(found.out)["api_version"] == test::test_client().api_version());
   }
 
   TEST_CASE("a user outside the docker group is told to join it or run as root") {
