@@ -242,7 +242,7 @@ def main():
     ap.add_argument("--para", default=os.path.join(SOURCE_ROOT, "build/para"), help="para binary")
     args = ap.parse_args()
     if not os.access(args.para, os.X_OK):
-        sys.exit(f"{args.para} is not built: ninja -C build para para-relay")
+        sys.exit(f"{args.para} is not built: ninja -C build para para-relay libpara-docker-http.so")
     ensure_image()
 
     peers = [("para", lambda b, n: b.para_start(n, []))]
