@@ -239,15 +239,14 @@ Result<std::vector<docker::ContainerSummary>> orphan_containers(
 
 Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
                                                               const SessionState& s,
+                                                              const docker::Client& client,
                                                               const std::vector<std::string>& argv,
                                                               int log_fd) {
-  Result<docker::Client> client = docker::Client::from_env();
-  if (!client) return fail(client.error());
-  const bool remote = client->remote();
+  const bool remote = client.remote();
   Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote);
   if (!spec) return fail(spec.error());
   std::unique_ptr<ContainerAgent> agent(
-      new ContainerAgent(*client, s.worktree_path, repo.session_dir(s.name) + "/incoming"));
+      new ContainerAgent(client, s.worktree_path, repo.session_dir(s.name) + "/incoming"));
   Result<std::string> id = docker::create_container(agent->client_, *spec);
   if (!id && id.error().code == Errc::conflict) {
     // A container left by a supervisor that died holds the name: remove

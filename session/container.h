@@ -83,8 +83,9 @@ Result<std::vector<docker::ContainerSummary>> orphan_containers(
 /// the session log; its exit observed on a thread.
 class ContainerAgent {
  public:
-  /// Errors: the client's, create/start errors (image missing, bad spec).
+  /// Errors: create/start errors (image missing, bad spec).
   static Result<std::unique_ptr<ContainerAgent>> start(const Repo& repo, const SessionState& state,
+                                                       const docker::Client& client,
                                                        const std::vector<std::string>& argv,
                                                        int log_fd);
   /// Removes the container if finish() did not.

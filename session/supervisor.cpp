@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "core/clock.h"
@@ -153,8 +154,10 @@ class AgentProcess {
 };
 
 // Builds the agent's argv and environment from the state and starts it,
-// in the session's sandbox when it has one.
-Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int log_fd) {
+// in the session's sandbox or container when it has one. `daemon` is the
+// container session's connection to the daemon, made while the rest was prepared.
+Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int log_fd,
+                                  std::future<Result<docker::Client>>& daemon) {
   const std::string prompt_file = s.prompt_file.value_or(repo.task_path(s.name));
   Result<std::string> prompt = read_file(prompt_file, size_t(64) << 20);
   AgentValues values{.prompt = prompt ? *prompt : std::string(),
@@ -173,7 +176,10 @@ Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int l
     values.prompt_file = kPromptInside;
     Result<std::vector<std::string>> inside = expand_agent_command(s.agent_command, values);
     if (!inside) return fail(inside.error());
-    Result<std::unique_ptr<ContainerAgent>> c = ContainerAgent::start(repo, s, *inside, log_fd);
+    Result<docker::Client> client = daemon.get();
+    if (!client) return fail(client.error());
+    Result<std::unique_ptr<ContainerAgent>> c =
+        ContainerAgent::start(repo, s, *client, *inside, log_fd);
     if (!c) return fail(c.error());
     return AgentProcess::in_container(std::move(*c));
   }
@@ -243,6 +249,13 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     return 1;
   };
 
+  // A container session connects to the daemon (loading the HTTP module,
+  // /_ping) while the proxy and the mounts are prepared.
+  std::future<Result<docker::Client>> daemon;
+  if (state->is_container) {
+    daemon = std::async(std::launch::async, [] { return docker::Client::from_env(); });
+  }
+
   // Network-isolated sessions reach the world only through their proxy.
   std::unique_ptr<SessionProxy> session_proxy;
   if ((state->sandbox_enabled || state->is_container) && state->network_mode == "proxied") {
@@ -260,7 +273,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     where = " in the sandbox (" + state->sandbox_profile.value_or("standard") + ")";
   }
   log_line(log.get(), "starting the agent" + where);
-  Result<AgentProcess> agent = launch_agent(repo, *state, log.get());
+  Result<AgentProcess> agent = launch_agent(repo, *state, log.get(), daemon);
   if (!agent) return failed(agent.error().message);
   (void)update_session(repo, name, [&](SessionState& st) {
     st.agent = AgentRecord{};
