@@ -22,7 +22,10 @@
 // --wait-for FILE holds the command back (while the listeners already
 // serve) until FILE exists: container sessions run their setup script
 // through exec first, then create FILE. Without --listen it is only that
-// gate, for containers without network isolation.
+// gate, for containers without network isolation. An inotify watch on FILE's
+// directory wakes the relay when FILE appears (it is created elsewhere, on
+// the host, through a bind mount: inotify watches the inode, so it sees
+// that); a 250 ms re-check covers a directory inotify cannot watch.
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +35,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -76,7 +80,7 @@ struct Pair;
 
 // What an epoll event's data points at.
 struct Endpoint {
-  enum class Kind { listener, signals, tcp, unix_side } kind;
+  enum class Kind { listener, signals, tcp, unix_side, gate } kind;
   int fd = -1;
   Pair* pair = nullptr;
 };
@@ -329,14 +333,25 @@ int main(int argc, char** argv) {
   }
   bool waiting = !wait_for.empty();
   pid_t child = command.empty() || waiting ? -1 : spawn_command(command);
+  Endpoint gate{Endpoint::Kind::gate, -1};
+  if (waiting) {
+    gate.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    const size_t slash = wait_for.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : wait_for.substr(0, slash + 1);
+    if (gate.fd >= 0 &&
+        inotify_add_watch(gate.fd, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_ATTRIB) >= 0) {
+      add(gate, EPOLLIN);
+    }
+  }
 
   epoll_event events[256];
   while (true) {
     if (waiting && ::access(wait_for.c_str(), F_OK) == 0) {
       waiting = false;
+      if (gate.fd >= 0) ::close(gate.fd);  // closing also removes it from the epoll set
       child = spawn_command(command);
     }
-    const int n = epoll_wait(g_epoll, events, 256, waiting ? 20 : -1);
+    const int n = epoll_wait(g_epoll, events, 256, waiting ? 250 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       say(std::string("epoll_wait: ") + std::strerror(errno));
@@ -351,6 +366,12 @@ int main(int argc, char** argv) {
         case Endpoint::Kind::listener:
           accept_all(e->fd, target);
           break;
+        case Endpoint::Kind::gate: {
+          char drain[4096];
+          while (::read(e->fd, drain, sizeof drain) > 0) {
+          }
+          break;  // the loop's next turn checks the file
+        }
         case Endpoint::Kind::signals: {
           signalfd_siginfo si{};
           while (::read(e->fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {

@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <cstring>
+#include <filesystem>
+#include <thread>
 
 #include "core/process.h"
 #include "tests/integration/proxy/fixtures.h"
@@ -108,6 +110,27 @@ TEST_SUITE("proxy/relay") {
     Result<ExitStatus> st = wait_for(*pid, 10s);
     REQUIRE(st);
     CHECK(st->exit_code == 128 + SIGTERM);
+  }
+
+  TEST_CASE("--wait-for holds the command until its file is renamed into place, then runs it") {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "gate");
+    const std::string ran = dir / "ran";
+    Result<pid_t> pid = spawn({.argv = {built_binary("para-relay"), "--wait-for", dir / "gate/open",
+                                        "--", "sh", "-c", "echo ran > '" + ran + "'; exit 3"}});
+    REQUIRE(pid);
+    std::this_thread::sleep_for(300ms);
+    CHECK_FALSE(std::filesystem::exists(ran));
+    write_text(dir / "gate/other", "");  // an unrelated file does not open the gate
+    std::this_thread::sleep_for(300ms);
+    CHECK_FALSE(std::filesystem::exists(ran));
+    // As the supervisor opens it: a temporary file renamed into place.
+    write_text(dir / "gate/open.tmp", "");
+    std::filesystem::rename(dir / "gate/open.tmp", dir / "gate/open");
+    Result<ExitStatus> st = wait_for(*pid, 10s);
+    REQUIRE(st);
+    CHECK(st->exit_code == 3);
+    CHECK(read_text(ran) == "ran\n");
   }
 
   TEST_CASE("the relay is a static executable with no program interpreter") {
