@@ -59,7 +59,8 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-Result<void> write_file_atomic(const std::string& path, const std::string& content, mode_t mode) {
+Result<void> write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
+                               Sync sync) {
   const std::filesystem::path target(path);
   const std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + random_hex(4);
@@ -72,15 +73,17 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   if (auto r = write_all(fd.get(), content.data(), content.size()); !r) {
     return fail(cleanup_fail(fail(Errc::io, "writing " + path + ": " + r.error().message)));
   }
-  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) {
+  if (::fchmod(fd.get(), mode) != 0 || (sync == Sync::durable && ::fsync(fd.get()) != 0)) {
     return fail(cleanup_fail(errno_error("cannot sync", tmp)));
   }
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return fail(cleanup_fail(errno_error("cannot rename into", path)));
   }
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.valid()) ::fsync(dir_fd.get());
+  if (sync == Sync::durable) {
+    Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.valid()) ::fsync(dir_fd.get());
+  }
   return {};
 }
 

@@ -22,11 +22,16 @@ bool write_all(int fd, std::string_view data);
 /// Reads a whole file. Errors: not_found, io, invalid_argument (larger than max_bytes).
 Result<std::string> read_file(const std::string& path, size_t max_bytes = size_t(64) << 20);
 
+/// Whether write_file_atomic() makes the new content survive a power cut.
+/// `replace_only` skips both fsyncs, for files para derives again on the
+/// next start (git's own ref updates are not fsynced by default either).
+enum class Sync { durable, replace_only };
+
 /// Writes a file so that readers see the old content or the new, never a
 /// mix: temp file in the same directory + fsync + rename + fsync of the
 /// directory. A crash leaves at most a stray "<path>.tmp.*" file. Errors: io.
 Result<void> write_file_atomic(const std::string& path, const std::string& content,
-                               mode_t mode = 0644);
+                               mode_t mode = 0644, Sync sync = Sync::durable);
 
 /// Creates a directory and its parents. Errors: io.
 Result<void> make_dirs(const std::string& path, mode_t mode = 0755);

@@ -101,13 +101,18 @@ Result<void> prepare_host(Policy& p) {
     const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
     if (auto r = reset_dir(g.private_refs); !r) return r;
     if (auto r = reset_dir(g.private_logs); !r) return r;
-    if (auto r = write_file_atomic(g.private_refs + "/" + leaf, *value + "\n"); !r) return r;
-    // The value the sandbox starts from: sync_session_ref swaps against it,
-    // so a branch moved on the host meanwhile is never overwritten.
-    if (auto r = write_file_atomic(base_file(g), *value + "\n"); !r) return r;
+    // The sandbox's copy of the branch and its reflog are made again on
+    // every start and git itself does not fsync ref updates: no fsync.
+    constexpr Sync copy = Sync::replace_only;
+    if (auto r = write_file_atomic(g.private_refs + "/" + leaf, *value + "\n", 0644, copy); !r)
+      return r;
     if (Result<std::string> log = read_file(g.reflog_file); log) {
-      if (auto r = write_file_atomic(g.private_logs + "/" + leaf, *log); !r) return r;
+      if (auto r = write_file_atomic(g.private_logs + "/" + leaf, *log, 0644, copy); !r) return r;
     }
+    // The value the sandbox starts from: sync_session_ref swaps against it,
+    // so a branch moved on the host meanwhile is never overwritten. Durable:
+    // without it the agent's commits could not be brought back.
+    if (auto r = write_file_atomic(base_file(g), *value + "\n"); !r) return r;
     // Mount points under G for the private directories (git creates these
     // itself on the first reflog; creating them early changes nothing).
     for (const PrivateBind& b : p.private_binds) {
