@@ -184,8 +184,15 @@ TEST_SUITE("docker/cli") {
     CHECK(missing.exit_code == 1);
     CHECK(missing.err.find("libpara-docker-http.so") != std::string::npos);
     CHECK(missing.err.find("reinstall para") != std::string::npos);
-    // Commands that never talk to Docker do not need it.
-    CHECK(para::test::run_cmd({copy, "--version"}, cli_env(), dir.path()).exit_code == 0);
+    // Commands that never talk to Docker do not need it, and load neither
+    // cpp-httplib nor OpenSSL (the dynamic loader lists what it loads).
+    std::vector<std::string> traced = cli_env();
+    set_env(traced, "LD_DEBUG", "libs");
+    Completed version = para::test::run_cmd({copy, "--version"}, traced, dir.path());
+    CHECK(version.exit_code == 0);
+    CHECK(version.err.find("libstdc++") != std::string::npos);  // the trace is there
+    CHECK(version.err.find("libcpp-httplib") == std::string::npos);
+    CHECK(version.err.find("libssl") == std::string::npos);
 
     const std::string module =
         std::filesystem::path(para_bin()).parent_path() / "libpara-docker-http.so";
