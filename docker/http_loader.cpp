@@ -3,7 +3,9 @@
 #include <dlfcn.h>
 
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/log.h"
 #include "core/process.h"
@@ -17,15 +19,15 @@ namespace {
 
 constexpr const char* kModuleName = "libpara-docker-http.so";
 
-std::string directory_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 Result<const HttpModule*> load_module() {
   // Beside the executable (the build tree, or a copy of para run from its
-  // own directory), then where meson installs it.
-  const std::vector<std::string> places = {directory_of(self_executable()), PARA_MODULE_DIR};
+  // own directory), then where meson installs it. Only absolute places: a
+  // relative one would load a library from the current directory, which
+  // may be a repository an agent wrote.
+  std::vector<std::string> places;
+  const std::string exe = self_executable();
+  if (exe.starts_with("/")) places.push_back(exe.substr(0, exe.rfind('/')));
+  places.push_back(PARA_MODULE_DIR);
   std::string tried, why;
   for (const std::string& dir : places) {
     const std::string path = dir + "/" + kModuleName;
