@@ -661,9 +661,14 @@ json Session::do_list(const json& id, const std::string& method, const json& par
   }
   const size_t page = std::max<size_t>(1, server_.options().page_size);
   const size_t end = std::min(items.size(), offset + page);
-  json result{{key, json(items.begin() + static_cast<std::ptrdiff_t>(offset),
-                         items.begin() + static_cast<std::ptrdiff_t>(end))}};
-  if (end < items.size()) result["nextCursor"] = make_cursor(method, end);
+  // One page is usually everything: then the items move instead of being
+  // copied (the tools' schemas are most of a 25 KB answer).
+  const bool more = end < items.size();
+  json listed = offset == 0 && !more ? std::move(items)
+                                     : json(items.begin() + static_cast<std::ptrdiff_t>(offset),
+                                            items.begin() + static_cast<std::ptrdiff_t>(end));
+  json result{{key, std::move(listed)}};
+  if (more) result["nextCursor"] = make_cursor(method, end);
   return rpc::response(id, std::move(result));
 }
 
