@@ -100,6 +100,33 @@ TEST_SUITE("core/gitdir") {
     ::unsetenv("GIT_CEILING_DIRECTORIES");
   }
 
+  TEST_CASE("a hostile or broken .git entry is left to git, never followed blindly") {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir / "w");
+    // Pointing at a directory that is no git directory (a credential store, say).
+    std::filesystem::create_directories(dir / "secrets");
+    test::write_text(dir / "w/.git", "gitdir: " + dir / "secrets" + "\n");
+    CHECK_FALSE(find_git_dirs(dir / "w"));
+    test::write_text(dir / "w/.git", "gitdir: /nonexistent/path\n");
+    CHECK_FALSE(find_git_dirs(dir / "w"));
+    test::write_text(dir / "w/.git", "not a gitdir line\n");
+    CHECK_FALSE(find_git_dirs(dir / "w"));
+    test::write_text(dir / "w/.git", "gitdir: " + std::string(8192, 'a') + "\n");  // over 4 KiB
+    CHECK_FALSE(find_git_dirs(dir / "w"));
+    test::write_text(dir / "w/.git", "");
+    CHECK_FALSE(find_git_dirs(dir / "w"));
+    // A symlink named .git, even to a real git directory.
+    test::TempGitRepo repo;
+    std::filesystem::remove(dir / "w/.git");
+    std::filesystem::create_directory_symlink(repo / ".git", dir / "w/.git");
+    CHECK_FALSE(find_git_dirs(dir / "w"));
+    // A commondir that leads nowhere.
+    repo.git_out({"worktree", "add", "-q", "-b", "side", repo / "wt"});
+    test::write_text(repo / ".git/worktrees/wt/commondir", "../../../nowhere\n");
+    CHECK_FALSE(find_git_dirs(repo / "wt"));
+    CHECK_FALSE(find_git_dirs(dir / "does-not-exist"));
+  }
+
   TEST_CASE("the branch a HEAD names") {
     test::TempGitRepo repo;
     CHECK(read_head_branch(repo / ".git") == std::optional<std::string>("main"));
