@@ -1,6 +1,11 @@
 #include "session/worktree.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -38,34 +43,125 @@ Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args) 
   return git_ok(repo.main(), args);
 }
 
-Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
-                          const std::string& base) {
-  {
-    // Register under the lock; check out the files outside it, so that
-    // concurrent starts only serialise on git's bookkeeping.
-    Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
-    if (!lock) return fail(lock.error());
-    std::vector<std::string> args = {"worktree", "add", "--quiet", "--no-checkout"};
-    if (new_branch) {
-      args.insert(args.end(), {"-b", state.branch, state.worktree_path, base});
-    } else {
-      args.insert(args.end(), {state.worktree_path, state.branch});
-    }
-    Result<void> added = git_ok(repo.main(), args);
-    if (!added && added.error().message.find("already registered") != std::string::npos) {
-      // A registration a crash left for this path: prune it and try again.
-      (void)git_run(repo.main(), {"worktree", "prune"});
-      added = git_ok(repo.main(), args);
-    }
-    if (!added) return fail(added.error());
+namespace {
+
+// Whether a new worktree can be registered by writing git's files (below)
+// rather than by `git worktree add`: not when the repository's config uses
+// anything that changes what git writes for a worktree (extensions such as
+// worktreeConfig or reftable, includes that could set them, sparse checkout,
+// worktree.* settings, shared permissions), nor when the admin directory's
+// name is taken (git would pick another).
+bool plain_worktree_layout(const Repo& repo, const std::string& admin) {
+  Result<std::string> config = read_file(repo.common_dir + "/config", size_t(1) << 20);
+  if (!config) return false;
+  std::string text = std::move(*config);
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"extensions", "include", "worktree", "sparse", "sharedrepository"}) {
+    if (text.find(word) != std::string::npos) return false;
   }
+  return !path_exists(admin);
+}
+
+// Registers a new worktree on a new branch as `git worktree add
+// --no-checkout -b` does, in one git process instead of three (git runs `git
+// branch` and `git symbolic-ref` itself): the branch from `git update-ref`
+// (git's locking, packed refs and reflog), then the files git writes, with
+// `locked` held while they are incomplete so that a concurrent `git worktree
+// prune` leaves them alone. Unlike `git branch`, the branch never gets an
+// upstream (branch.autoSetupMerge=always would track the parent branch).
+// Returns the admin directory. On failure the files are removed and the
+// branch may exist: the caller's rollback deletes it.
+Result<std::string> register_new_worktree(const Repo& repo, const SessionState& state,
+                                          const std::string& base, const std::string& admin) {
+  if (auto r = git_ok(repo.main(), {"update-ref", "-m", "branch: Created from " + base,
+                                    "refs/heads/" + state.branch, base, ""});
+      !r) {
+    return fail(r.error());
+  }
+  const std::string& path = state.worktree_path;
+  auto write = [](const std::string& file, const std::string& content) {
+    return write_file_atomic(file, content, 0644, Sync::replace_only);
+  };
+  std::vector<std::string> created;  // what to remove on failure
+  auto register_files = [&]() -> Result<std::string> {
+    if (auto r = make_dirs(fs::path(path).parent_path().string()); !r) return fail(r.error());
+    if (auto r = make_dirs(repo.common_dir + "/worktrees"); !r) return fail(r.error());
+    for (const std::string& dir : {path, admin}) {
+      if (::mkdir(dir.c_str(), 0755) != 0) {
+        return fail(Errc::io, "cannot create " + dir + ": " + std::strerror(errno));
+      }
+      created.push_back(dir);
+    }
+    // git records real paths; session paths may run through a symlink.
+    std::error_code ec;
+    const std::string real_path = fs::canonical(path, ec).string();
+    const std::string real_admin = fs::canonical(admin, ec).string();
+    if (ec) return fail(Errc::io, "cannot resolve " + path + ": " + ec.message());
+    for (const auto& [file, content] : std::initializer_list<std::pair<std::string, std::string>>{
+             {admin + "/locked", "initializing"},
+             {admin + "/gitdir", real_path + "/.git\n"},
+             {path + "/.git", "gitdir: " + real_admin + "\n"},
+             {admin + "/commondir", "../..\n"},
+             {admin + "/HEAD", "ref: refs/heads/" + state.branch + "\n"}}) {
+      if (auto r = write(file, content); !r) return fail(r.error());
+    }
+    if (::unlink((admin + "/locked").c_str()) != 0) {
+      return fail(Errc::io, "cannot unlock " + admin + ": " + std::strerror(errno));
+    }
+    return admin;
+  };
+  Result<std::string> registered = register_files();
+  for (const std::string& dir : registered ? std::vector<std::string>() : created) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  return registered;
+}
+
+// Registers the worktree, with no files checked out yet (under the lock; the
+// checkout happens outside it, so that concurrent starts only serialise on
+// git's bookkeeping).
+Result<void> register_worktree(const Repo& repo, SessionState& state, bool new_branch,
+                               const std::string& base) {
+  const std::string fast_admin =
+      repo.common_dir + "/worktrees/" + fs::path(state.worktree_path).filename().string();
+  Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
+  if (!lock) return fail(lock.error());
+  if (new_branch && plain_worktree_layout(repo, fast_admin)) {
+    Result<std::string> registered = register_new_worktree(repo, state, base, fast_admin);
+    if (!registered) return fail(registered.error());
+    state.worktree_git_dir = *registered;
+    return {};
+  }
+  std::vector<std::string> args = {"worktree", "add", "--quiet", "--no-checkout"};
+  if (new_branch) {
+    args.insert(args.end(), {"-b", state.branch, state.worktree_path, base});
+  } else {
+    args.insert(args.end(), {state.worktree_path, state.branch});
+  }
+  Result<void> added = git_ok(repo.main(), args);
+  if (!added && added.error().message.find("already registered") != std::string::npos) {
+    // A registration a crash left for this path: prune it and try again.
+    (void)git_run(repo.main(), {"worktree", "prune"});
+    added = git_ok(repo.main(), args);
+  }
+  if (!added) return fail(added.error());
   std::optional<std::string> admin = repo.worktree_admin_dir(state.worktree_path);
   if (!admin) {
     return fail(Errc::internal, "git created the worktree " + state.worktree_path +
                                     " but has no registration for it");
   }
   state.worktree_git_dir = *admin;
-  return git_ok(GitTarget::worktree(*admin, state.worktree_path), {"reset", "--hard", "--quiet"});
+  return {};
+}
+
+}  // namespace
+
+Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
+                          const std::string& base) {
+  if (auto r = register_worktree(repo, state, new_branch, base); !r) return r;
+  return git_ok(GitTarget::worktree(*state.worktree_git_dir, state.worktree_path),
+                {"reset", "--hard", "--quiet"});
 }
 
 Result<void> remove_worktree(const Repo& repo, const std::string& path) {

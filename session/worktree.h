@@ -31,7 +31,8 @@ Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args);
 
 /// Adds the worktree of a session at its normal path: on a new branch from
 /// `base` when new_branch, else on the existing branch. Records the admin
-/// directory in `state`. Errors: tool_failed with git's message.
+/// directory in `state`. Errors: tool_failed with git's message; on any
+/// error the branch may exist (the caller's rollback deletes it).
 Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
                           const std::string& base);
 
