@@ -73,6 +73,18 @@ std::vector<std::string> session_names(const Repo& repo) {
 void remove_session_files(const Repo& repo, const std::string& name) {
   std::error_code ec;
   namespace fs = std::filesystem;
+  // The runtime directory (sockets, the sandbox's private git files) where
+  // the state recorded it (TMPDIR may differ now), if it has the shape para
+  // gives it: <tmp>/para-<uid>/<repo hash>-<name>.
+  const fs::path expected = repo.runtime_dir(name);
+  fs::path runtime = expected;
+  if (Result<SessionState> s = read_session(repo, name); s && s->runtime_dir) {
+    runtime = *s->runtime_dir;
+  }
+  if (runtime.is_absolute() && runtime.filename() == expected.filename() &&
+      runtime.parent_path().filename() == expected.parent_path().filename()) {
+    fs::remove_all(runtime, ec);
+  }
   fs::remove_all(repo.session_dir(name), ec);
   for (const std::string& path : {repo.status_link(name), repo.task_path(name), repo.log_path(name),
                                   repo.network_log_path(name), repo.state_path(name)}) {

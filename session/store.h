@@ -39,7 +39,8 @@ Result<void> write_session(const Repo& repo, const SessionState& state);
 /// Names of every session with a .state file, sorted.
 std::vector<std::string> session_names(const Repo& repo);
 
-/// Removes every file of a session from the state directory (state last).
+/// Removes every file of a session from the state directory (state last),
+/// and its runtime directory.
 void remove_session_files(const Repo& repo, const std::string& name);
 
 }  // namespace para::session
