@@ -216,9 +216,14 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   if (auto r = write_session(repo, s); !r) return fail(r.error());
 
   // ---- Create; from here on a failure rolls back.
+  // The supervisor starts now, so that its own start (a process, the Docker
+  // daemon's connection, the session proxy) overlaps making the worktree; it
+  // launches the agent on go() below.
+  std::optional<PendingSupervisor> pending;
   bool supervisor_started = false;
   auto rollback = [&](const Error& error) -> Error {
     log::debug("start") << "rolling back session " << name << ": " << error.message;
+    if (pending) pending->abort();
     if (supervisor_started) {
       if (Result<SessionState> now = read_session(repo, name); now) (void)stop_agent(repo, *now);
     }
@@ -228,6 +233,11 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     return error;
   };
 
+  if (*prompt) {
+    Result<PendingSupervisor> spawned = spawn_supervisor(repo, name);
+    if (!spawned) return fail(rollback(spawned.error()));
+    pending.emplace(std::move(*spawned));
+  }
   if (auto r = add_worktree(repo, s, true, "HEAD"); !r) return fail(rollback(r.error()));
   if (*prompt) {
     if (auto r = write_file_atomic(repo.task_path(name), **prompt, 0600); !r) {
@@ -246,7 +256,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
 
   json agent = nullptr;
   if (*prompt) {
-    Result<SupervisorInfo> info = launch_supervisor(repo, name);
+    Result<SupervisorInfo> info = pending->go();
     supervisor_started = info.has_value();
     if (!info) return fail(rollback(info.error()));
     agent = {{"pid", info->agent_pid}, {"supervisor_pid", info->supervisor_pid}};

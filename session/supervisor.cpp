@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -265,6 +266,17 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     log_line(log.get(), "session proxy listening on " + session_proxy->endpoint());
   }
 
+  // Wait for the go-ahead: the worktree is ready. End of file (the spawner
+  // failed, or died) calls the start off; nothing was launched.
+  char go = 0;
+  ssize_t got;
+  do {
+    got = ::read(ready.get(), &go, 1);
+  } while (got < 0 && errno == EINTR);
+  if (got != 1) return 0;
+  state = read_session(repo, name);
+  if (!state) return failed(state.error().message);
+
   std::string where;
   if (state->is_container) {
     where = " in the container " + container_name(name) + " (" +
@@ -368,21 +380,48 @@ int supervisor_main(const std::vector<std::string>& args) {
   return run_supervisor(*repo, args[1], std::move(ready));
 }
 
-Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,
-                                         std::chrono::seconds timeout) {
+Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(Errc::io, "pipe failed", errno);
-  Fd read_end(fds[0]), write_end(fds[1]);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return fail(Errc::io, "socketpair failed", errno);
+  }
+  Fd ours(fds[0]), theirs(fds[1]);
   Result<pid_t> pid =
       spawn(SpawnOptions{.argv = {self_executable(), kSuperviseCommand, repo.root, name,
-                                  std::to_string(write_end.get()), repo.common_dir},
+                                  std::to_string(theirs.get()), repo.common_dir},
                          .cwd = repo.root,
                          .new_session = true,
-                         .keep_fds = {write_end.get()}});
-  write_end.reset();
+                         .keep_fds = {theirs.get()}});
   if (!pid) return fail(pid.error());
-  (void)wait_for(*pid, std::chrono::seconds(10));
+  return PendingSupervisor(std::move(ours), *pid, repo.log_path(name));
+}
 
+void PendingSupervisor::reap() {
+  if (middle_ > 0) (void)wait_for(middle_, std::chrono::seconds(10));
+  middle_ = -1;
+}
+
+void PendingSupervisor::abort() {
+  if (!channel_.valid()) return;
+  ::shutdown(channel_.get(), SHUT_WR);
+  // Its end closes when it has exited, after removing its proxy socket.
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  char buf[256];
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    pollfd p{channel_.get(), POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) < 0) break;
+    if (::read(channel_.get(), buf, sizeof buf) <= 0) break;
+  }
+  channel_.reset();
+  reap();
+}
+
+Result<SupervisorInfo> PendingSupervisor::go(std::chrono::seconds timeout) {
+  // A supervisor that already gave up has reported why: read that below.
+  const char go = 'g';
+  (void)::send(channel_.get(), &go, 1, MSG_NOSIGNAL);
   std::string line;
   const auto deadline = Clock::now() + timeout;
   char buf[4096];
@@ -390,25 +429,35 @@ Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& na
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
+      abort();
       return fail(Errc::timeout, "the session supervisor did not report within " +
                                      std::to_string(timeout.count()) + " s");
     }
-    pollfd p{read_end.get(), POLLIN, 0};
+    pollfd p{channel_.get(), POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    const ssize_t n = ::read(channel_.get(), buf, sizeof buf);
     if (n <= 0) break;
     line.append(buf, static_cast<size_t>(n));
   }
+  channel_.reset();
+  reap();
   json report = json::parse(line, nullptr, false);
   if (report.is_discarded() || !report.is_object()) {
     return fail(Errc::internal,
-                "the session supervisor exited without reporting; see " + repo.log_path(name));
+                "the session supervisor exited without reporting; see " + log_path_);
   }
   if (!report.value("ok", false)) {
     return fail(Errc::tool_failed, report.value("error", std::string("the agent did not start")));
   }
   return SupervisorInfo{report.value("supervisor_pid", 0), report.value("supervisor_start", 0ull),
                         report.value("agent_pid", 0)};
+}
+
+Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,
+                                         std::chrono::seconds timeout) {
+  Result<PendingSupervisor> pending = spawn_supervisor(repo, name);
+  if (!pending) return fail(pending.error());
+  return pending->go(timeout);
 }
 
 bool supervisor_running(const SessionState& state) {

@@ -6,7 +6,9 @@
 // `<para binary> __supervise <repo> <session> <fd> <git common dir>`. That process forks once
 // more and the middle process exits at once, so the supervisor belongs to no
 // one (sessions outlive the CLI and the MCP server) and leaves no zombie. It
-// becomes a child subreaper, launches the agent in its own process group
+// becomes a child subreaper, prepares what does not need the worktree, waits
+// for the spawner's go-ahead (one byte on the fd; end of file calls the start
+// off), re-reads the state and launches the agent in its own process group
 // with stdout/stderr appended to <state>/<name>.log, reports readiness (one
 // JSON line) on the inherited fd, and records pid, exit status and times in
 // the state. SIGTERM (finish, cancel) stops the agent: SIGTERM to its group,
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fd.h"
 #include "core/result.h"
 #include "session/repo.h"
 #include "session/state.h"
@@ -39,9 +42,38 @@ struct SupervisorInfo {
   pid_t agent_pid = 0;
 };
 
-/// Spawns the supervisor of a session whose state is written, and waits for
-/// it to launch the agent. Errors: the launch error the supervisor reported
-/// (e.g. the agent program is missing), timeout, io.
+/// A supervisor spawned ahead of the agent, while the session's worktree is
+/// still being made: it reads the state, connects to the Docker daemon and
+/// starts the session proxy (nothing that needs the worktree), then waits.
+/// go() lets it launch the agent; abort(), or destroying it before go(),
+/// makes it exit having launched nothing and waits until it has.
+class PendingSupervisor {
+ public:
+  PendingSupervisor(Fd channel, pid_t middle, std::string log_path)
+      : channel_(std::move(channel)), middle_(middle), log_path_(std::move(log_path)) {}
+  PendingSupervisor(PendingSupervisor&&) = default;
+  PendingSupervisor& operator=(PendingSupervisor&&) = delete;
+  ~PendingSupervisor() { abort(); }
+
+  /// Re-reads the state and launches the agent; waits for the report.
+  /// Errors: the launch error the supervisor reported (e.g. the agent
+  /// program is missing, or the session proxy could not start), timeout.
+  Result<SupervisorInfo> go(std::chrono::seconds timeout = std::chrono::seconds(120));
+  /// A no-op after go().
+  void abort();
+
+ private:
+  void reap();
+  Fd channel_;  // our end of a socketpair: the go byte out, the report back
+  pid_t middle_;
+  std::string log_path_;
+};
+
+/// Spawns the supervisor of a session whose state is written (status
+/// Starting), without waiting for it. Errors: io.
+Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name);
+
+/// spawn_supervisor, then go(): for sessions whose worktree exists.
 Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,
                                          std::chrono::seconds timeout = std::chrono::seconds(120));
 

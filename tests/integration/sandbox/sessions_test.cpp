@@ -151,6 +151,36 @@ TEST_SUITE("sandbox/sessions") {
     CHECK(entries.size() == 7);  // 1 allow + 6 refusals (two of them on allowed.test:hs)
   }
 
+  TEST_CASE("a start that fails after its supervisor started the session proxy leaves nothing" *
+            doctest::skip(no_bwrap())) {
+    // The supervisor is spawned before the worktree is made and starts the
+    // session proxy at once; a failure to make the worktree (a stale lock on
+    // the branch's ref) must stop it and remove what it made.
+    ParaRepo r;
+    TempDir runtime("para-rt");
+    write_user_config(r, r.script("agent.sh", "#!/bin/sh\necho RAN\n"));
+    std::filesystem::create_directories(r.path() + "/.git/refs/heads/para");
+    write_text(r.path() + "/.git/refs/heads/para/iso.lock", "");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const std::string before = r.snapshot();
+      Completed start = para_with_env(r, {"start", "iso", "--sandbox-no-network", "-p", "go"},
+                                      {"TMPDIR=" + runtime.path()});
+      CHECK(start.exit_code == 1);
+      CHECK(start.err.find("iso.lock") != std::string::npos);
+      CHECK(live_supervisors(r.path()).empty());
+      // At most the shared para-<uid> directory remains.
+      for (const auto& e : std::filesystem::recursive_directory_iterator(runtime.path())) {
+        CHECK(e.path().parent_path() == runtime.path());
+      }
+      system(("find " + runtime.path() + " -ls >&2").c_str());
+      CHECK_FALSE(std::filesystem::exists(r.worktree("iso")));
+      CHECK_FALSE(std::filesystem::exists(r.state_dir() + "/iso.log"));
+      CHECK_FALSE(std::filesystem::exists(r.state_dir() + "/iso.network.log"));
+      CHECK(r.repo().git_out({"branch", "--list", "para/*"}).empty());
+      if (attempt == 1) CHECK(r.snapshot() == before);
+    }
+  }
+
   TEST_CASE("resume re-applies the stored sandbox and proxy; a flag overrides them" *
             doctest::skip(no_bwrap())) {
     ParaRepo r;

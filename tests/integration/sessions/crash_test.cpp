@@ -146,19 +146,38 @@ TEST_SUITE("integration/sessions/crash") {
   TEST_CASE(
       "kill -9 of para start at random moments leaves only what list shows and clean repairs") {
     ParaRepo r;
+    // Odd runs start an agent: their supervisor is spawned before the
+    // worktree is made and must not outlive a start that never finished.
+    r.set_agent({r.script("agent.sh", "#!/bin/sh\nexec sleep 30\n")});
     std::mt19937 rng(12345);
     std::uniform_int_distribution<int> delay_us(0, 60000);
     for (int run = 0; run < 20; ++run) {
       const std::string name = "s" + std::to_string(run);
       CAPTURE(name);
-      const pid_t pid = spawn_para(r, {"start", name});
+      std::vector<std::string> args = {"start", name};
+      if (run % 2 == 1) args.insert(args.end(), {"-p", "go"});
+      const pid_t pid = spawn_para(r, args);
       std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
       ::kill(pid, SIGKILL);
       (void)wait_for(pid, std::chrono::seconds(10));
       // Children of the killed para (git) finish on their own.
       wait_for_git(r);
       check_shown_then_repaired(r);
+      // A supervisor still running belongs to a session that list shows
+      // as running its agent.
+      REQUIRE(wait_until([&] {
+        json list = r.para_json({"list"});
+        for (const std::string& supervised : live_supervisors(r.path())) {
+          bool running = false;
+          for (const json& s : list["sessions"]) {
+            running |= s["name"] == supervised && s["agent"]["state"] == "running";
+          }
+          if (!running) return false;
+        }
+        return true;
+      }));
     }
+    r.kill_everything();
   }
 
   TEST_CASE(

@@ -32,7 +32,8 @@ bool agent_done(const ParaRepo& r, const std::string& name) {
 TEST_SUITE("integration/sessions/lifecycle") {
   TEST_CASE("mcp init writes a Claude Code entry, keeps other servers and updates in place") {
     ParaRepo r;
-    write_text(r.path() + "/.mcp.json", R"({"mcpServers": {"other": {"type": "stdio", "command": "x"}}})");
+    write_text(r.path() + "/.mcp.json",
+               R"({"mcpServers": {"other": {"type": "stdio", "command": "x"}}})");
     json first = r.para_json({"mcp", "init"});
     CHECK(first["result"] == "added");
     json doc = json::parse(read_text(r.path() + "/.mcp.json"));
@@ -40,9 +41,11 @@ TEST_SUITE("integration/sessions/lifecycle") {
     CHECK(doc["mcpServers"]["para"]["type"] == "stdio");
     CHECK(doc["mcpServers"]["para"]["args"] == json({"--repo", r.path()}));
     CHECK(r.para_json({"mcp", "init"})["result"] == "already up to date");
-    CHECK(r.para_json({"mcp", "init", "--http", "http://127.0.0.1:8765/mcp"})["result"] == "updated");
+    CHECK(r.para_json({"mcp", "init", "--http", "http://127.0.0.1:8765/mcp"})["result"] ==
+          "updated");
     doc = json::parse(read_text(r.path() + "/.mcp.json"));
-    CHECK(doc["mcpServers"]["para"] == json({{"type", "http"}, {"url", "http://127.0.0.1:8765/mcp"}}));
+    CHECK(doc["mcpServers"]["para"] ==
+          json({{"type", "http"}, {"url", "http://127.0.0.1:8765/mcp"}}));
     CHECK(read_text(r.path() + "/.gitignore").find(".mcp.json") != std::string::npos);
     write_text(r.path() + "/.mcp.json", "{broken");
     Completed bad = r.para({"mcp", "init"});
@@ -50,7 +53,6 @@ TEST_SUITE("integration/sessions/lifecycle") {
     CHECK(bad.err.find("not a JSON object") != std::string::npos);
     CHECK(read_text(r.path() + "/.mcp.json") == "{broken");
   }
-
 
   TEST_CASE("start, status from inside the worktree, finish: the branch holds the agent's commit") {
     ParaRepo r;

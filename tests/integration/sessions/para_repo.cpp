@@ -117,4 +117,18 @@ bool pid_alive(int pid) {
   return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
 
+std::vector<std::string> live_supervisors(const std::string& repo) {
+  std::vector<std::string> sessions;
+  const std::string marker = std::string("__supervise") + '\0' + repo + '\0';
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string cmdline = read_text(e.path() / "cmdline");  // "" once it exited
+    const size_t at = cmdline.find(marker);
+    if (at == std::string::npos) continue;
+    const size_t name = at + marker.size();
+    sessions.push_back(cmdline.substr(name, cmdline.find('\0', name) - name));
+  }
+  return sessions;
+}
+
 }  // namespace para::test

@@ -56,6 +56,10 @@ class ParaRepo {
 /// returns the same object (the CLI's --json and the tools share shapes).
 void check_output_schema(const std::string& tool, const nlohmann::json& doc);
 
+/// The sessions of `repo` that have a live supervisor process
+/// (`para __supervise <repo> <session> ...`), by their command lines.
+std::vector<std::string> live_supervisors(const std::string& repo);
+
 /// Pids recorded by agent scripts (one per line) in a file.
 std::vector<int> read_pids(const std::string& path);
 bool pid_alive(int pid);
