@@ -115,7 +115,7 @@ Result<json> check_container_start(const Repo& repo, const ContainerFlags& flags
 
 Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& s,
                                                      const std::vector<std::string>& argv,
-                                                     bool remote) {
+                                                     bool remote, bool gated) {
   docker::ContainerSpec spec;
   spec.name = container_name(s.name);
   spec.image = s.container.value("image", configured_image(repo.config));
@@ -145,12 +145,14 @@ Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const Ses
   }
   const bool isolated = s.network_mode == "proxied";
   const bool setup = s.setup_script.has_value();
-  if (remote && (isolated || setup)) {
+  if (remote && (isolated || setup || gated)) {
     return fail(Errc::unavailable, std::string(isolated ? "network-isolated container sessions"
-                                                        : "setup scripts in container sessions") +
+                                               : setup  ? "setup scripts in container sessions"
+                                                        : "a gated container") +
                                        " need a local Docker Engine (DOCKER_HOST is remote)");
   }
-  if (isolated || setup) {
+  gated = gated || setup;
+  if (isolated || gated) {
     // para-relay is the entry point: the loopback listener of an isolated
     // session, and the gate that holds the agent back until setup is done.
     Result<std::string> relay = sibling_program("para-relay");
@@ -162,12 +164,12 @@ Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const Ses
     spec.mounts.push_back(bind_mount(*relay, kRelayInside, true));
     spec.entrypoint = std::vector<std::string>{kRelayInside};
   }
-  if (setup) {
+  if (gated) {
     const std::string gate = gate_dir(repo, s);
     std::error_code ec;
     fs::remove_all(gate, ec);
     if (auto r = make_dirs(gate, 0755); !r) return fail(r.error());
-    spec.mounts.push_back(bind_mount(*s.setup_script, kSetupInside, true));
+    if (setup) spec.mounts.push_back(bind_mount(*s.setup_script, kSetupInside, true));
     spec.mounts.push_back(bind_mount(gate, kGateDirInside, true));
     spec.entrypoint->insert(spec.entrypoint->end(),
                             {"--wait-for", std::string(kGateDirInside) + "/" + kGateFile});
@@ -241,12 +243,13 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
                                                               const SessionState& s,
                                                               const docker::Client& client,
                                                               const std::vector<std::string>& argv,
-                                                              int log_fd) {
+                                                              int log_fd, bool gated) {
   const bool remote = client.remote();
-  Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote);
+  Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote, gated);
   if (!spec) return fail(spec.error());
   std::unique_ptr<ContainerAgent> agent(
       new ContainerAgent(client, s.worktree_path, repo.session_dir(s.name) + "/incoming"));
+  agent->user_ = spec->user;
   Result<std::string> id = docker::create_container(agent->client_, *spec);
   if (!id && id.error().code == Errc::conflict) {
     // A container left by a supervisor that died holds the name: remove
@@ -265,8 +268,8 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
     }
   }
   if (auto r = docker::start_container(agent->client_, *id); !r) return fail(r.error());
-  if (s.setup_script) {
-    if (auto r = agent->run_setup(repo, s, spec->user, log_fd); !r) return fail(r.error());
+  if (!gated && s.setup_script) {
+    if (auto r = agent->release(repo, s, log_fd); !r) return fail(r.error());
   }
   if (Result<docker::ContainerState> st = docker::inspect_container(agent->client_, *id); st) {
     agent->pid_ = st->pid;
@@ -291,23 +294,24 @@ ContainerAgent::~ContainerAgent() {
   if (logs_.joinable()) logs_.join();
 }
 
-Result<void> ContainerAgent::run_setup(const Repo& repo, const SessionState& s,
-                                       const std::string& user, int log_fd) {
-  Result<int> code = docker::exec(
-      client_, id_,
-      docker::ExecSpec{.cmd = {"/bin/sh", kSetupInside},
-                       .env = {{"PARA_WORKSPACE", kWorkspaceInside}, {"PARA_SESSION", s.name}},
-                       .working_dir = kWorkspaceInside,
-                       .user = user},
-      docker::fd_output(log_fd));
-  if (!code) return fail(code.error());
-  if (*code != 0) {
-    return fail(Errc::tool_failed, "the setup script " + *s.setup_script + " exited with code " +
-                                       std::to_string(*code) +
-                                       " in the container; its output is in " +
-                                       repo.log_path(s.name));
+Result<void> ContainerAgent::release(const Repo& repo, const SessionState& s, int log_fd) {
+  if (s.setup_script) {
+    Result<int> code = docker::exec(
+        client_, id_,
+        docker::ExecSpec{.cmd = {"/bin/sh", kSetupInside},
+                         .env = {{"PARA_WORKSPACE", kWorkspaceInside}, {"PARA_SESSION", s.name}},
+                         .working_dir = kWorkspaceInside,
+                         .user = user_},
+        docker::fd_output(log_fd));
+    if (!code) return fail(code.error());
+    if (*code != 0) {
+      return fail(Errc::tool_failed, "the setup script " + *s.setup_script + " exited with code " +
+                                         std::to_string(*code) +
+                                         " in the container; its output is in " +
+                                         repo.log_path(s.name));
+    }
   }
-  return write_file_atomic(gate_dir(repo, s) + "/" + kGateFile, "");
+  return write_file_atomic(gate_dir(repo, s) + "/" + kGateFile, "", 0644, Sync::replace_only);
 }
 
 std::optional<docker::ContainerExit> ContainerAgent::poll() {

@@ -17,7 +17,9 @@
 //                            forwarding to the session proxy's socket)
 //   /run/para/setup.sh       the setup script, run through exec after the
 //   /run/para/gate           start; the relay starts the agent only once
-//                            the supervisor creates gate/open
+//                            the supervisor creates gate/open (local
+//                            engines: always, so that the container can be
+//                            started while the worktree is checked out)
 // Remote engines (tcp://) cannot see host paths: the worktree is copied in
 // before the start and copied back out after the agent exits (git inside
 // the container is then unavailable); isolated sessions and setup scripts
@@ -65,10 +67,12 @@ Result<nlohmann::json> check_container_start(const Repo& repo, const ContainerFl
                                              bool isolated);
 
 /// The spec of a session's container. `argv` is the agent command expanded
-/// for the container; `remote`: the engine cannot see host paths.
+/// for the container; `remote`: the engine cannot see host paths; `gated`:
+/// the relay holds the agent back until the gate opens (also whenever there
+/// is a setup script).
 Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& state,
                                                      const std::vector<std::string>& argv,
-                                                     bool remote);
+                                                     bool remote, bool gated = false);
 
 /// Force-removes the containers labelled with this session of this repo (a
 /// supervisor that died leaves its container). Returns how many.
@@ -83,11 +87,18 @@ Result<std::vector<docker::ContainerSummary>> orphan_containers(
 /// the session log; its exit observed on a thread.
 class ContainerAgent {
  public:
-  /// Errors: create/start errors (image missing, bad spec).
+  /// Creates and starts the container. Gated (local engines only), the
+  /// agent waits behind the relay's gate until release(): the container can
+  /// start while the worktree is still being checked out. Not gated, a
+  /// setup script is run and the agent released here. Errors: create/start
+  /// errors (image missing, bad spec), the setup script's failure.
   static Result<std::unique_ptr<ContainerAgent>> start(const Repo& repo, const SessionState& state,
                                                        const docker::Client& client,
                                                        const std::vector<std::string>& argv,
-                                                       int log_fd);
+                                                       int log_fd, bool gated = false);
+  /// Runs the setup script, if the session has one, in the started
+  /// container (its output to the log), then opens the gate.
+  Result<void> release(const Repo& repo, const SessionState& state, int log_fd);
   /// Removes the container if finish() did not.
   ~ContainerAgent();
   ContainerAgent(const ContainerAgent&) = delete;
@@ -100,10 +111,6 @@ class ContainerAgent {
   std::optional<docker::ContainerExit> poll();
   /// SIGTERM to the container's init (forwarded to the agent), or SIGKILL.
   void signal(const char* name);
-  /// Runs the setup script in the started container (its output to the
-  /// log), then opens the gate the relay holds the agent behind.
-  Result<void> run_setup(const Repo& repo, const SessionState& state, const std::string& user,
-                         int log_fd);
   /// Waits for the output stream, copies the workspace back (remote engines)
   /// and removes the container. Returns a sentence on how the agent ended.
   Result<std::string> finish(const docker::ContainerExit& exit);
@@ -114,6 +121,7 @@ class ContainerAgent {
   docker::Client client_;
   std::string worktree_, staging_;
   std::string id_;
+  std::string user_;  // the container's user, for exec
   int pid_ = 0;
   nlohmann::json host_config_;
   std::mutex mutex_;

@@ -218,7 +218,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   // ---- Create; from here on a failure rolls back.
   // The supervisor starts now, so that its own start (a process, the Docker
   // daemon's connection, the session proxy) overlaps making the worktree; it
-  // launches the agent on go() below.
+  // launches the agent on go() below (supervisor.h).
   std::optional<PendingSupervisor> pending;
   bool supervisor_started = false;
   auto rollback = [&](const Error& error) -> Error {
@@ -238,17 +238,18 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     if (!spawned) return fail(rollback(spawned.error()));
     pending.emplace(std::move(*spawned));
   }
-  if (auto r = add_worktree(repo, s, true, "HEAD"); !r) return fail(rollback(r.error()));
   if (*prompt) {
     if (auto r = write_file_atomic(repo.task_path(name), **prompt, 0600); !r) {
       return fail(rollback(r.error()));
     }
   }
+  if (auto r = register_worktree(repo, s, true, "HEAD"); !r) return fail(rollback(r.error()));
+  // Recorded now: the supervisor reads it. (Starting -> Active below.)
+  if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
+  // A container session's container starts while the files are checked out.
+  if (pending) pending->registered();
+  if (auto r = check_out_worktree(s); !r) return fail(rollback(r.error()));
   if (auto r = write_session_files(repo, s); !r) return fail(rollback(r.error()));
-  if (s.worktree_git_dir) {
-    // Recorded now: the supervisor reads it. (Starting -> Active below.)
-    if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
-  }
   if (*setup && !container) {
     if (progress.report) progress.report(0, std::nullopt, "running setup script " + **setup);
     if (auto r = run_setup_script(repo, s, **setup); !r) return fail(rollback(r.error()));

@@ -32,6 +32,10 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+// The two steps of the go-ahead on the supervisor's socket (supervisor.h).
+constexpr char kStepRegistered = 'r';
+constexpr char kStepReady = 'g';
+
 // "[para] ..." marker lines in the session log, between the agent's output.
 void log_line(int log_fd, const std::string& text) {
   write_all(log_fd, "[para " + rfc3339(std::chrono::system_clock::now()) + "] " + text + "\n");
@@ -154,11 +158,35 @@ class AgentProcess {
   std::string error_;
 };
 
-// Builds the agent's argv and environment from the state and starts it,
-// in the session's sandbox or container when it has one. `daemon` is the
-// container session's connection to the daemon, made while the rest was prepared.
+// The agent command expanded for inside a container.
+Result<std::vector<std::string>> container_argv(const Repo& repo, const SessionState& s) {
+  Result<std::string> prompt =
+      read_file(s.prompt_file.value_or(repo.task_path(s.name)), size_t(64) << 20);
+  return expand_agent_command(s.agent_command, AgentValues{.prompt = prompt ? *prompt : "",
+                                                           .prompt_file = kPromptInside,
+                                                           .session = s.name,
+                                                           .worktree = kWorkspaceInside});
+}
+
+// Builds the agent's argv and environment from the state and starts it, in
+// the session's sandbox or container when it has one. A container session
+// passes its connection to the daemon, and the container when it was
+// started already, behind its gate, while the worktree was checked out.
 Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int log_fd,
-                                  std::future<Result<docker::Client>>& daemon) {
+                                  const docker::Client* client,
+                                  std::unique_ptr<ContainerAgent> started) {
+  if (s.is_container) {
+    if (!started) {
+      Result<std::vector<std::string>> inside = container_argv(repo, s);
+      if (!inside) return fail(inside.error());
+      Result<std::unique_ptr<ContainerAgent>> c =
+          ContainerAgent::start(repo, s, *client, *inside, log_fd);
+      if (!c) return fail(c.error());
+      return AgentProcess::in_container(std::move(*c));
+    }
+    if (auto r = started->release(repo, s, log_fd); !r) return fail(r.error());
+    return AgentProcess::in_container(std::move(started));
+  }
   const std::string prompt_file = s.prompt_file.value_or(repo.task_path(s.name));
   Result<std::string> prompt = read_file(prompt_file, size_t(64) << 20);
   AgentValues values{.prompt = prompt ? *prompt : std::string(),
@@ -172,18 +200,6 @@ Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int l
   set_env(env, "PARA_WORKSPACE", s.worktree_path);
   set_env(env, "PARA_PROMPT_FILE", values.prompt_file);
   if (Result<std::string> para = sibling_program("para"); para) set_env(env, "PARA_BIN", *para);
-  if (s.is_container) {
-    values.worktree = kWorkspaceInside;
-    values.prompt_file = kPromptInside;
-    Result<std::vector<std::string>> inside = expand_agent_command(s.agent_command, values);
-    if (!inside) return fail(inside.error());
-    Result<docker::Client> client = daemon.get();
-    if (!client) return fail(client.error());
-    Result<std::unique_ptr<ContainerAgent>> c =
-        ContainerAgent::start(repo, s, *client, *inside, log_fd);
-    if (!c) return fail(c.error());
-    return AgentProcess::in_container(std::move(*c));
-  }
   if (s.sandbox_enabled) {
     Result<sandbox::Policy> policy = session_policy(repo, s, env);
     if (!policy) return fail(policy.error());
@@ -205,6 +221,17 @@ Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int l
                                        ". Check [agent] command in the config (para config show).");
   }
   return AgentProcess::plain(*pid);
+}
+
+// Reads the next step of the spawner's go-ahead; false at end of file or
+// on anything but `step`.
+bool await_step(int fd, char step) {
+  char got = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &got, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1 && got == step;
 }
 
 // Reaps zombies the agent left to us (we are a subreaper), never the agent.
@@ -266,17 +293,14 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     log_line(log.get(), "session proxy listening on " + session_proxy->endpoint());
   }
 
-  // Wait for the go-ahead: the worktree is ready. End of file (the spawner
-  // failed, or died) calls the start off; nothing was launched.
-  char go = 0;
-  ssize_t got;
-  do {
-    got = ::read(ready.get(), &go, 1);
-  } while (got < 0 && errno == EINTR);
-  if (got != 1) return 0;
+  // The spawner's go-ahead comes in two steps (end of file before either
+  // calls the start off: the spawner failed or died). Registered: the
+  // worktree, its git files and the prompt exist, so a local container can
+  // be created and started, its agent held behind the relay's gate. Ready:
+  // the files are checked out, so the agent may run.
+  if (!await_step(ready.get(), kStepRegistered)) return 0;
   state = read_session(repo, name);
   if (!state) return failed(state.error().message);
-
   std::string where;
   if (state->is_container) {
     where = " in the container " + container_name(name) + " (" +
@@ -284,8 +308,28 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
   } else if (state->sandbox_enabled) {
     where = " in the sandbox (" + state->sandbox_profile.value_or("standard") + ")";
   }
+  std::optional<docker::Client> client;
+  std::unique_ptr<ContainerAgent> container;
+  if (state->is_container) {
+    Result<docker::Client> connected = daemon.get();
+    if (!connected) return failed(connected.error().message);
+    client = std::move(*connected);
+    if (!client->remote()) {
+      log_line(log.get(), "starting the container" + where);
+      Result<std::vector<std::string>> inside = container_argv(repo, *state);
+      if (!inside) return failed(inside.error().message);
+      Result<std::unique_ptr<ContainerAgent>> started =
+          ContainerAgent::start(repo, *state, *client, *inside, log.get(), /*gated=*/true);
+      if (!started) return failed(started.error().message);
+      container = std::move(*started);
+    }
+  }
+  // Returning now removes a container started above.
+  if (!await_step(ready.get(), kStepReady)) return 0;
+
   log_line(log.get(), "starting the agent" + where);
-  Result<AgentProcess> agent = launch_agent(repo, *state, log.get(), daemon);
+  Result<AgentProcess> agent =
+      launch_agent(repo, *state, log.get(), client ? &*client : nullptr, std::move(container));
   if (!agent) return failed(agent.error().message);
   (void)update_session(repo, name, [&](SessionState& st) {
     st.agent = AgentRecord{};
@@ -418,10 +462,19 @@ void PendingSupervisor::abort() {
   reap();
 }
 
+void PendingSupervisor::send_step(char step) {
+  // A supervisor that already gave up has reported why: go() reads that.
+  (void)::send(channel_.get(), &step, 1, MSG_NOSIGNAL);
+}
+
+void PendingSupervisor::registered() {
+  if (!registered_) send_step(kStepRegistered);
+  registered_ = true;
+}
+
 Result<SupervisorInfo> PendingSupervisor::go(std::chrono::seconds timeout) {
-  // A supervisor that already gave up has reported why: read that below.
-  const char go = 'g';
-  (void)::send(channel_.get(), &go, 1, MSG_NOSIGNAL);
+  registered();
+  send_step(kStepReady);
   std::string line;
   const auto deadline = Clock::now() + timeout;
   char buf[4096];

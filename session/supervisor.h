@@ -3,18 +3,22 @@
 // The session supervisor: one detached process per running agent.
 //
 // Theory of operation. start/resume write the session state, then spawn
-// `<para binary> __supervise <repo> <session> <fd> <git common dir>`. That process forks once
-// more and the middle process exits at once, so the supervisor belongs to no
-// one (sessions outlive the CLI and the MCP server) and leaves no zombie. It
-// becomes a child subreaper, prepares what does not need the worktree, waits
-// for the spawner's go-ahead (one byte on the fd; end of file calls the start
-// off), re-reads the state and launches the agent in its own process group
-// with stdout/stderr appended to <state>/<name>.log, reports readiness (one
-// JSON line) on the inherited fd, and records pid, exit status and times in
-// the state. SIGTERM (finish, cancel) stops the agent: SIGTERM to its group,
-// SIGKILL after a grace period, then SIGKILL to every descendant that was
-// re-parented to the supervisor. When the agent exits by itself its
-// remaining descendants are stopped the same way. Nothing is left behind.
+// `<para binary> __supervise <repo> <session> <fd> <git common dir>`. That
+// process forks once more and the middle process exits at once, so the
+// supervisor belongs to no one (sessions outlive the CLI and the MCP server)
+// and leaves no zombie. It becomes a child subreaper and prepares what does
+// not need the worktree (the daemon's connection, the session proxy). Then
+// it waits for the spawner's go-ahead: two steps of one byte each on the fd
+// (end of file calls the start off). At "registered" a local container
+// session creates and starts its container, the agent held behind the
+// relay's gate; at "ready" the agent is launched (or released) in its own
+// process group with stdout/stderr appended to <state>/<name>.log. The
+// supervisor reports (one JSON line) on the fd and records pid, exit status
+// and times in the state. SIGTERM (finish, cancel) stops the agent: SIGTERM
+// to its group, SIGKILL after a grace period, then SIGKILL to every
+// descendant that was re-parented to the supervisor. When the agent exits by
+// itself its remaining descendants are stopped the same way. Nothing is left
+// behind.
 
 #include <sys/types.h>
 
@@ -45,8 +49,11 @@ struct SupervisorInfo {
 /// A supervisor spawned ahead of the agent, while the session's worktree is
 /// still being made: it reads the state, connects to the Docker daemon and
 /// starts the session proxy (nothing that needs the worktree), then waits.
-/// go() lets it launch the agent; abort(), or destroying it before go(),
-/// makes it exit having launched nothing and waits until it has.
+/// registered() lets a local container session create and start its
+/// container, the agent held behind the relay's gate; go() lets it launch
+/// (or release) the agent. abort(), or destroying it before go(), makes it
+/// exit having launched nothing (removing a started container) and waits
+/// until it has.
 class PendingSupervisor {
  public:
   PendingSupervisor(Fd channel, pid_t middle, std::string log_path)
@@ -55,7 +62,10 @@ class PendingSupervisor {
   PendingSupervisor& operator=(PendingSupervisor&&) = delete;
   ~PendingSupervisor() { abort(); }
 
-  /// Re-reads the state and launches the agent; waits for the report.
+  /// The worktree is registered (its git files exist), the state records
+  /// its admin directory and the prompt file is written.
+  void registered();
+  /// The files are checked out: the agent may run. Waits for the report.
   /// Errors: the launch error the supervisor reported (e.g. the agent
   /// program is missing, or the session proxy could not start), timeout.
   Result<SupervisorInfo> go(std::chrono::seconds timeout = std::chrono::seconds(120));
@@ -64,7 +74,9 @@ class PendingSupervisor {
 
  private:
   void reap();
-  Fd channel_;  // our end of a socketpair: the go byte out, the report back
+  void send_step(char step);
+  Fd channel_;  // our end of a socketpair: the steps out, the report back
+  bool registered_ = false;
   pid_t middle_;
   std::string log_path_;
 };

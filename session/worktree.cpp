@@ -118,13 +118,14 @@ Result<std::string> register_new_worktree(const Repo& repo, const SessionState& 
   return registered;
 }
 
-// Registers the worktree, with no files checked out yet (under the lock; the
-// checkout happens outside it, so that concurrent starts only serialise on
-// git's bookkeeping).
+}  // namespace
+
 Result<void> register_worktree(const Repo& repo, SessionState& state, bool new_branch,
                                const std::string& base) {
   const std::string fast_admin =
       repo.common_dir + "/worktrees/" + fs::path(state.worktree_path).filename().string();
+  // Under the lock; the checkout happens outside it, so that concurrent
+  // starts only serialise on git's bookkeeping.
   Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
   if (!lock) return fail(lock.error());
   if (new_branch && plain_worktree_layout(repo, fast_admin)) {
@@ -155,13 +156,15 @@ Result<void> register_worktree(const Repo& repo, SessionState& state, bool new_b
   return {};
 }
 
-}  // namespace
+Result<void> check_out_worktree(const SessionState& state) {
+  return git_ok(GitTarget::worktree(state.worktree_git_dir.value_or(""), state.worktree_path),
+                {"reset", "--hard", "--quiet"});
+}
 
 Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
                           const std::string& base) {
   if (auto r = register_worktree(repo, state, new_branch, base); !r) return r;
-  return git_ok(GitTarget::worktree(*state.worktree_git_dir, state.worktree_path),
-                {"reset", "--hard", "--quiet"});
+  return check_out_worktree(state);
 }
 
 Result<void> remove_worktree(const Repo& repo, const std::string& path) {

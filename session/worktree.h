@@ -29,10 +29,18 @@ Result<FileLock> lock_worktrees(const Repo& repo, FileLock::Mode mode);
 /// (git checks every worktree's HEAD for those) and worktree prune.
 Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args);
 
-/// Adds the worktree of a session at its normal path: on a new branch from
-/// `base` when new_branch, else on the existing branch. Records the admin
-/// directory in `state`. Errors: tool_failed with git's message; on any
-/// error the branch may exist (the caller's rollback deletes it).
+/// Registers the worktree of a session at its normal path, with no files
+/// checked out yet: on a new branch from `base` when new_branch, else on the
+/// existing branch. Records the admin directory in `state`. Errors:
+/// tool_failed with git's message; on any error the branch may exist (the
+/// caller's rollback deletes it).
+Result<void> register_worktree(const Repo& repo, SessionState& state, bool new_branch,
+                               const std::string& base);
+
+/// Checks out the files of a registered worktree (git reset --hard).
+Result<void> check_out_worktree(const SessionState& state);
+
+/// register_worktree, then check_out_worktree.
 Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
                           const std::string& base);
 

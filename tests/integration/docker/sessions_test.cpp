@@ -260,6 +260,48 @@ TEST_SUITE("docker/sessions") {
     CHECK(docker::inspect_container(docker::test::test_client(), *foreign));
   }
 
+  TEST_CASE(
+      "the container starts while the worktree is checked out, but its agent only once it "
+      "is; a checkout that fails removes the started container") {
+    ParaRepo r;
+    // A smudge filter that takes a second makes the checkout slower than
+    // the container's start.
+    r.repo().write(".gitattributes", "slow.txt filter=slow\n");
+    r.repo().write("slow.txt", "checked out\n");
+    r.repo().commit_all("a slow file");
+    r.repo().git_out({"config", "filter.slow.smudge", "sleep 1; cat"});
+    container_config(r,
+                     "echo \"slow=[$(cat /workspace/slow.txt)]\"\n"
+                     "[ -f /workspace/CLAUDE.local.md ] && echo INSTRUCTIONS-PRESENT\n"
+                     "echo AGENT-DONE\n");
+    Completed start = r.para({"start", "gate", "--container", "-p", "go"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "gate"); }, std::chrono::seconds(60)));
+    const std::string log = session_log(r, "gate");
+    INFO(log);
+    CHECK(contains(log, "slow=[checked out]"));
+    CHECK(contains(log, "INSTRUCTIONS-PRESENT"));
+    CHECK(log.find("starting the container") < log.find("starting the agent"));
+    REQUIRE(r.para({"cancel", "gate", "--force"}).exit_code == 0);
+
+    // Now the filter fails after its second: the container exists by then.
+    r.repo().git_out({"config", "filter.slow.smudge", "sleep 1; exit 1"});
+    r.repo().git_out({"config", "filter.slow.required", "true"});
+    auto git_view = [&] {
+      return r.repo().git_out({"branch", "-a"}) + r.repo().git_out({"worktree", "list"});
+    };
+    const std::string before = git_view();
+    Completed failed = r.para({"start", "nogate", "--container", "-p", "go"});
+    CHECK(failed.exit_code != 0);
+    CHECK(contains(failed.err, "slow.txt"));
+    CHECK(session_containers("nogate").empty());
+    CHECK(live_supervisors(r.path()).empty());
+    CHECK(git_view() == before);
+    CHECK_FALSE(std::filesystem::exists(r.worktree("nogate")));
+    CHECK_FALSE(std::filesystem::exists(r.state_dir() + "/nogate.state"));
+    CHECK_FALSE(std::filesystem::exists(r.state_dir() + "/nogate.log"));
+  }
+
   TEST_CASE("bad container requests fail before anything exists, with what to do") {
     ParaRepo r;
     container_config(r, "true\n");
