@@ -348,7 +348,10 @@ int main(int argc, char** argv) {
   while (true) {
     if (waiting && ::access(wait_for.c_str(), F_OK) == 0) {
       waiting = false;
-      if (gate.fd >= 0) ::close(gate.fd);  // closing also removes it from the epoll set
+      // Not closed: closing an inotify fd waits for an SRCU grace period
+      // in the kernel (fsnotify_destroy_group), 10-20 ms that would delay
+      // the command. It is close-on-exec and goes with the relay.
+      if (gate.fd >= 0) epoll_ctl(g_epoll, EPOLL_CTL_DEL, gate.fd, nullptr);
       child = spawn_command(command);
     }
     const int n = epoll_wait(g_epoll, events, 256, waiting ? 250 : -1);

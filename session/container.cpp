@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
 #include "core/fs.h"
 #include "core/process.h"
@@ -267,51 +268,77 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
       return fail(r.error());
     }
   }
+  if (gated) {
+    // The daemon takes most of a start's time; the gate may open meanwhile.
+    ContainerAgent* self = agent.get();
+    agent->starting_ = std::async(
+        std::launch::async, [self] { return docker::start_container(self->client_, self->id_); });
+    return agent;
+  }
   if (auto r = docker::start_container(agent->client_, *id); !r) return fail(r.error());
-  if (!gated && s.setup_script) {
-    if (auto r = agent->release(repo, s, log_fd); !r) return fail(r.error());
+  if (s.setup_script) {
+    if (auto r = agent->run_setup(repo, s, log_fd); !r) return fail(r.error());
   }
-  if (Result<docker::ContainerState> st = docker::inspect_container(agent->client_, *id); st) {
-    agent->pid_ = st->pid;
-    agent->host_config_ = st->host_config;
-  }
-  ContainerAgent* self = agent.get();
-  agent->logs_ = std::thread([self, log_fd] {
-    (void)docker::follow_logs(self->client_, self->id_, docker::fd_output(log_fd));
-  });
-  agent->waiter_ = std::thread([self] {
-    Result<docker::ContainerExit> exit = docker::wait_container(self->client_, self->id_);
-    std::lock_guard lock(self->mutex_);
-    self->exit_ =
-        exit ? *exit : docker::ContainerExit{.exit_code = 127, .error = exit.error().message};
-  });
+  agent->watch(log_fd);
   return agent;
 }
 
+void ContainerAgent::watch(int log_fd) {
+  if (Result<docker::ContainerState> st = docker::inspect_container(client_, id_); st) {
+    pid_ = st->pid;
+    host_config_ = st->host_config;
+  }
+  logs_ = std::thread(
+      [this, log_fd] { (void)docker::follow_logs(client_, id_, docker::fd_output(log_fd)); });
+  waiter_ = std::thread([this] {
+    Result<docker::ContainerExit> exit = docker::wait_container(client_, id_);
+    std::lock_guard lock(mutex_);
+    exit_ = exit ? *exit : docker::ContainerExit{.exit_code = 127, .error = exit.error().message};
+  });
+}
+
 ContainerAgent::~ContainerAgent() {
+  if (starting_.valid()) starting_.wait();
   if (!removed_ && !id_.empty()) (void)docker::remove_container(client_, id_);
   if (waiter_.joinable()) waiter_.join();
   if (logs_.joinable()) logs_.join();
 }
 
 Result<void> ContainerAgent::release(const Repo& repo, const SessionState& s, int log_fd) {
-  if (s.setup_script) {
-    Result<int> code = docker::exec(
-        client_, id_,
-        docker::ExecSpec{.cmd = {"/bin/sh", kSetupInside},
-                         .env = {{"PARA_WORKSPACE", kWorkspaceInside}, {"PARA_SESSION", s.name}},
-                         .working_dir = kWorkspaceInside,
-                         .user = user_},
-        docker::fd_output(log_fd));
-    if (!code) return fail(code.error());
-    if (*code != 0) {
-      return fail(Errc::tool_failed, "the setup script " + *s.setup_script + " exited with code " +
-                                         std::to_string(*code) +
-                                         " in the container; its output is in " +
-                                         repo.log_path(s.name));
-    }
+  // Without a setup script the gate opens at once, while the daemon may
+  // still be starting the container.
+  if (!s.setup_script) {
+    if (auto r = open_gate(repo, s); !r) return r;
   }
+  Result<void> started = starting_.valid() ? starting_.get() : Result<void>();
+  if (!started) return fail(started.error());
+  if (s.setup_script) {
+    if (auto r = run_setup(repo, s, log_fd); !r) return r;
+  }
+  watch(log_fd);
+  return {};
+}
+
+Result<void> ContainerAgent::open_gate(const Repo& repo, const SessionState& s) {
   return write_file_atomic(gate_dir(repo, s) + "/" + kGateFile, "", 0644, Sync::replace_only);
+}
+
+Result<void> ContainerAgent::run_setup(const Repo& repo, const SessionState& s, int log_fd) {
+  Result<int> code = docker::exec(
+      client_, id_,
+      docker::ExecSpec{.cmd = {"/bin/sh", kSetupInside},
+                       .env = {{"PARA_WORKSPACE", kWorkspaceInside}, {"PARA_SESSION", s.name}},
+                       .working_dir = kWorkspaceInside,
+                       .user = user_},
+      docker::fd_output(log_fd));
+  if (!code) return fail(code.error());
+  if (*code != 0) {
+    return fail(Errc::tool_failed, "the setup script " + *s.setup_script + " exited with code " +
+                                       std::to_string(*code) +
+                                       " in the container; its output is in " +
+                                       repo.log_path(s.name));
+  }
+  return open_gate(repo, s);
 }
 
 std::optional<docker::ContainerExit> ContainerAgent::poll() {

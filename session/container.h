@@ -34,6 +34,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,8 +97,9 @@ class ContainerAgent {
                                                        const docker::Client& client,
                                                        const std::vector<std::string>& argv,
                                                        int log_fd, bool gated = false);
-  /// Runs the setup script, if the session has one, in the started
-  /// container (its output to the log), then opens the gate.
+  /// For a gated container: opens the gate, or, with a setup script, waits
+  /// for the start, runs the script in the container (its output to the
+  /// log) and then opens the gate. Errors: the start's, the script's.
   Result<void> release(const Repo& repo, const SessionState& state, int log_fd);
   /// Removes the container if finish() did not.
   ~ContainerAgent();
@@ -118,6 +120,10 @@ class ContainerAgent {
  private:
   ContainerAgent(docker::Client client, std::string worktree, std::string staging)
       : client_(std::move(client)), worktree_(std::move(worktree)), staging_(std::move(staging)) {}
+  Result<void> run_setup(const Repo& repo, const SessionState& state, int log_fd);
+  Result<void> open_gate(const Repo& repo, const SessionState& state);
+  // Once started: the host pid, the output stream and the exit watcher.
+  void watch(int log_fd);
   docker::Client client_;
   std::string worktree_, staging_;
   std::string id_;
@@ -127,6 +133,7 @@ class ContainerAgent {
   std::mutex mutex_;
   std::optional<docker::ContainerExit> exit_;
   std::thread waiter_, logs_;
+  std::future<Result<void>> starting_;  // a gated container's start request
   bool removed_ = false;
 };
 
