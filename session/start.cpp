@@ -119,6 +119,17 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
                 "--docker-image, --allow-domains and --docker-args apply to container sessions; "
                 "add --container (MCP: container=true)");
   }
+  // The supervisor starts as early as possible, so that its own start (a
+  // process, the Docker daemon's connection, the session proxy) overlaps
+  // this command's work; it launches the agent on go() below (supervisor.h).
+  // Until the state is written it touches nothing, so a request refused
+  // below leaves nothing behind.
+  std::optional<PendingSupervisor> pending;
+  if (*prompt) {
+    Result<PendingSupervisor> spawned = spawn_supervisor(repo, name, container);
+    if (!spawned) return fail(spawned.error());
+    pending.emplace(std::move(*spawned));
+  }
   json container_settings = json::object();
   if (container) {
     // The container is the sandbox: bubblewrap is not used, and asking for
@@ -216,10 +227,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   if (auto r = write_session(repo, s); !r) return fail(r.error());
 
   // ---- Create; from here on a failure rolls back.
-  // The supervisor starts now, so that its own start (a process, the Docker
-  // daemon's connection, the session proxy) overlaps making the worktree; it
-  // launches the agent on go() below (supervisor.h).
-  std::optional<PendingSupervisor> pending;
+  if (pending) pending->state_written();
   bool supervisor_started = false;
   auto rollback = [&](const Error& error) -> Error {
     log::debug("start") << "rolling back session " << name << ": " << error.message;
@@ -233,11 +241,6 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     return error;
   };
 
-  if (*prompt) {
-    Result<PendingSupervisor> spawned = spawn_supervisor(repo, name);
-    if (!spawned) return fail(rollback(spawned.error()));
-    pending.emplace(std::move(*spawned));
-  }
   if (*prompt) {
     if (auto r = write_file_atomic(repo.task_path(name), **prompt, 0600); !r) {
       return fail(rollback(r.error()));

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -32,7 +33,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// The two steps of the go-ahead on the supervisor's socket (supervisor.h).
+// The steps of the go-ahead on the supervisor's socket (supervisor.h).
+constexpr char kStepState = 's';
 constexpr char kStepRegistered = 'r';
 constexpr char kStepReady = 'g';
 
@@ -241,7 +243,7 @@ void reap_orphans(pid_t self, pid_t agent) {
   }
 }
 
-int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
+int run_supervisor(const Repo& repo, const std::string& name, Fd ready, bool connect_now) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t signals;
   sigemptyset(&signals);
@@ -251,6 +253,15 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     if (ready.valid()) write_all(ready.get(), j.dump() + "\n");
     ready.reset();
   };
+
+  // A container session connects to the daemon (loading the HTTP module,
+  // /_ping) while the state, the proxy and the mounts are prepared.
+  std::future<Result<docker::Client>> daemon;
+  auto connect = [&] {
+    daemon = std::async(std::launch::async, [] { return docker::Client::from_env(); });
+  };
+  if (connect_now) connect();
+  if (!await_step(ready.get(), kStepState)) return 0;
 
   Result<SessionState> state = read_session(repo, name);
   if (!state) {
@@ -277,12 +288,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
     return 1;
   };
 
-  // A container session connects to the daemon (loading the HTTP module,
-  // /_ping) while the proxy and the mounts are prepared.
-  std::future<Result<docker::Client>> daemon;
-  if (state->is_container) {
-    daemon = std::async(std::launch::async, [] { return docker::Client::from_env(); });
-  }
+  if (state->is_container && !daemon.valid()) connect();
 
   // Network-isolated sessions reach the world only through their proxy.
   std::unique_ptr<SessionProxy> session_proxy;
@@ -401,9 +407,9 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready) {
 }  // namespace
 
 int supervisor_main(const std::vector<std::string>& args) {
-  if (args.size() != 4) {
+  if (args.size() != 4 && !(args.size() == 5 && args[4] == "container")) {
     log::error("supervisor") << "usage: " << kSuperviseCommand
-                             << " REPO SESSION READY_FD GIT_COMMON_DIR";
+                             << " REPO SESSION READY_FD GIT_COMMON_DIR [container]";
     return 2;
   }
   Fd ready(std::atoi(args[2].c_str()));
@@ -421,21 +427,22 @@ int supervisor_main(const std::vector<std::string>& args) {
     write_all(ready.get(), json{{"ok", false}, {"error", repo.error().message}}.dump() + "\n");
     return 1;
   }
-  return run_supervisor(*repo, args[1], std::move(ready));
+  return run_supervisor(*repo, args[1], std::move(ready), args.size() == 5);
 }
 
-Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name) {
+Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name,
+                                           bool container) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return fail(Errc::io, "socketpair failed", errno);
   }
   Fd ours(fds[0]), theirs(fds[1]);
-  Result<pid_t> pid =
-      spawn(SpawnOptions{.argv = {self_executable(), kSuperviseCommand, repo.root, name,
-                                  std::to_string(theirs.get()), repo.common_dir},
-                         .cwd = repo.root,
-                         .new_session = true,
-                         .keep_fds = {theirs.get()}});
+  std::vector<std::string> argv = {
+      self_executable(), kSuperviseCommand, repo.root, name, std::to_string(theirs.get()),
+      repo.common_dir};
+  if (container) argv.push_back("container");
+  Result<pid_t> pid = spawn(SpawnOptions{
+      .argv = std::move(argv), .cwd = repo.root, .new_session = true, .keep_fds = {theirs.get()}});
   if (!pid) return fail(pid.error());
   return PendingSupervisor(std::move(ours), *pid, repo.log_path(name));
 }
@@ -467,18 +474,11 @@ void PendingSupervisor::send_step(char step) {
   (void)::send(channel_.get(), &step, 1, MSG_NOSIGNAL);
 }
 
-void PendingSupervisor::registered() {
-  if (!registered_) send_step(kStepRegistered);
-  registered_ = true;
-}
-
-Result<SupervisorInfo> PendingSupervisor::go(std::chrono::seconds timeout) {
-  registered();
-  send_step(kStepReady);
-  std::string line;
+Result<json> PendingSupervisor::read_message(std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   char buf[4096];
-  while (line.find('\n') == std::string::npos) {
+  size_t nl;
+  while ((nl = pending_.find('\n')) == std::string::npos) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
@@ -489,21 +489,48 @@ Result<SupervisorInfo> PendingSupervisor::go(std::chrono::seconds timeout) {
     pollfd p{channel_.get(), POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
     const ssize_t n = ::read(channel_.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<size_t>(n));
+    if (n <= 0) {
+      channel_.reset();
+      reap();
+      return fail(Errc::internal,
+                  "the session supervisor exited without reporting; see " + log_path_);
+    }
+    pending_.append(buf, static_cast<size_t>(n));
   }
+  json message = json::parse(pending_.substr(0, nl), nullptr, false);
+  pending_.erase(0, nl + 1);
+  if (message.is_discarded() || !message.is_object()) {
+    return fail(Errc::internal, "the session supervisor sent a malformed report");
+  }
+  if (!message.value("ok", true)) {
+    return fail(Errc::tool_failed, message.value("error", std::string("the agent did not start")));
+  }
+  return message;
+}
+
+void PendingSupervisor::advance(char step) {
+  // Every step up to `step` that was not sent yet, in order.
+  static constexpr char kOrder[] = {kStepState, kStepRegistered, kStepReady};
+  const size_t upto = static_cast<size_t>(std::find(kOrder, kOrder + 3, step) - kOrder);
+  for (; sent_ <= upto && sent_ < 3; ++sent_) send_step(kOrder[sent_]);
+}
+
+void PendingSupervisor::state_written() {
+  advance(kStepState);
+}
+
+void PendingSupervisor::registered() {
+  advance(kStepRegistered);
+}
+
+Result<SupervisorInfo> PendingSupervisor::go(std::chrono::seconds timeout) {
+  advance(kStepReady);
+  Result<json> report = read_message(timeout);
   channel_.reset();
   reap();
-  json report = json::parse(line, nullptr, false);
-  if (report.is_discarded() || !report.is_object()) {
-    return fail(Errc::internal,
-                "the session supervisor exited without reporting; see " + log_path_);
-  }
-  if (!report.value("ok", false)) {
-    return fail(Errc::tool_failed, report.value("error", std::string("the agent did not start")));
-  }
-  return SupervisorInfo{report.value("supervisor_pid", 0), report.value("supervisor_start", 0ull),
-                        report.value("agent_pid", 0)};
+  if (!report) return fail(report.error());
+  return SupervisorInfo{report->value("supervisor_pid", 0), report->value("supervisor_start", 0ull),
+                        report->value("agent_pid", 0)};
 }
 
 Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,

@@ -2,28 +2,31 @@
 
 // The session supervisor: one detached process per running agent.
 //
-// Theory of operation. start/resume write the session state, then spawn
-// `<para binary> __supervise <repo> <session> <fd> <git common dir>`. That
-// process forks once more and the middle process exits at once, so the
-// supervisor belongs to no one (sessions outlive the CLI and the MCP server)
-// and leaves no zombie. It becomes a child subreaper and prepares what does
-// not need the worktree (the daemon's connection, the session proxy). Then
-// it waits for the spawner's go-ahead: two steps of one byte each on the fd
-// (end of file calls the start off). At "registered" a local container
-// session creates and starts its container, the agent held behind the
-// relay's gate; at "ready" the agent is launched (or released) in its own
-// process group with stdout/stderr appended to <state>/<name>.log. The
-// supervisor reports (one JSON line) on the fd and records pid, exit status
-// and times in the state. SIGTERM (finish, cancel) stops the agent: SIGTERM
-// to its group, SIGKILL after a grace period, then SIGKILL to every
-// descendant that was re-parented to the supervisor. When the agent exits by
-// itself its remaining descendants are stopped the same way. Nothing is left
-// behind.
+// Theory of operation. start and resume spawn `<para binary> __supervise
+// <repo> <session> <fd> <git common dir> [container]`. That process forks
+// once more and the middle process exits at once, so the supervisor belongs
+// to no one (sessions outlive the CLI and the MCP server) and leaves no
+// zombie. It becomes a child subreaper (and, for a container, connects to
+// the daemon), then waits for the spawner's go-ahead, one byte per step on
+// the fd (end of file calls the start off): "state written" (it reads the
+// state, opens the log, starts the session proxy), "registered" (a local
+// container session creates and starts its container, the agent held
+// behind the relay's gate) and "ready" (the agent is launched, or released,
+// in its own process group with stdout/stderr appended to
+// <state>/<name>.log). It reports the launch (one JSON line on the fd) and
+// records pid, exit status and times in the state. SIGTERM (finish, cancel)
+// stops the agent: SIGTERM to its group, SIGKILL after a grace period, then
+// SIGKILL to every descendant that was re-parented to the supervisor. When
+// the agent exits by itself its remaining descendants are stopped the same
+// way. Nothing is left behind.
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,14 +49,11 @@ struct SupervisorInfo {
   pid_t agent_pid = 0;
 };
 
-/// A supervisor spawned ahead of the agent, while the session's worktree is
-/// still being made: it reads the state, connects to the Docker daemon and
-/// starts the session proxy (nothing that needs the worktree), then waits.
-/// registered() lets a local container session create and start its
-/// container, the agent held behind the relay's gate; go() lets it launch
-/// (or release) the agent. abort(), or destroying it before go(), makes it
-/// exit having launched nothing (removing a started container) and waits
-/// until it has.
+/// A supervisor spawned ahead of the agent, so that its own start overlaps
+/// the spawner's work. It goes through the steps below in order; abort(),
+/// or destroying it before go(), makes it exit having launched nothing
+/// (removing a container it started) and waits until it has. Before
+/// state_written() it touches nothing on disk.
 class PendingSupervisor {
  public:
   PendingSupervisor(Fd channel, pid_t middle, std::string log_path)
@@ -62,10 +62,16 @@ class PendingSupervisor {
   PendingSupervisor& operator=(PendingSupervisor&&) = delete;
   ~PendingSupervisor() { abort(); }
 
+  /// The session's state is written (status Starting): it reads it, opens
+  /// the log, connects to the daemon and starts the session proxy.
+  void state_written();
   /// The worktree is registered (its git files exist), the state records
-  /// its admin directory and the prompt file is written.
+  /// its admin directory and the prompt file is written: a local container
+  /// session creates and starts its container, the agent held behind the
+  /// relay's gate.
   void registered();
-  /// The files are checked out: the agent may run. Waits for the report.
+  /// The files are checked out: the agent may run (or is released from
+  /// the gate). Sends any step not sent yet, then waits for the report.
   /// Errors: the launch error the supervisor reported (e.g. the agent
   /// program is missing, or the session proxy could not start), timeout.
   Result<SupervisorInfo> go(std::chrono::seconds timeout = std::chrono::seconds(120));
@@ -75,15 +81,20 @@ class PendingSupervisor {
  private:
   void reap();
   void send_step(char step);
-  Fd channel_;  // our end of a socketpair: the steps out, the report back
-  bool registered_ = false;
+  void advance(char step);
+  Result<nlohmann::json> read_message(std::chrono::seconds timeout);
+  Fd channel_;           // our end of a socketpair: the steps out, JSON lines back
+  size_t sent_ = 0;      // steps sent so far
+  std::string pending_;  // what was read past the last line
   pid_t middle_;
   std::string log_path_;
 };
 
-/// Spawns the supervisor of a session whose state is written (status
-/// Starting), without waiting for it. Errors: io.
-Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name);
+/// Spawns the supervisor of a session, without waiting for it, possibly
+/// before the session's state exists. `container`: it connects to the
+/// Docker daemon at once. Errors: io.
+Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name,
+                                           bool container = false);
 
 /// spawn_supervisor, then go(): for sessions whose worktree exists.
 Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,

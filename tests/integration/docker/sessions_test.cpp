@@ -306,10 +306,17 @@ TEST_SUITE("docker/sessions") {
     ParaRepo r;
     container_config(r, "true\n");
     const std::string before = r.snapshot();
+    // With a prompt the session's supervisor is already running by then:
+    // it must be gone too. Without one there is none.
     Completed missing =
         r.para({"start", "m", "--container", "--docker-image", "para-no-such-image:1", "-p", "x"});
     CHECK(missing.exit_code != 0);
     CHECK(contains(missing.err, "para docker build-image"));
+    CHECK(live_supervisors(r.path()).empty());
+    Completed missing_no_agent =
+        r.para({"start", "m", "--container", "--docker-image", "para-no-such-image:1"});
+    CHECK(missing_no_agent.exit_code != 0);
+    CHECK(contains(missing_no_agent.err, "para docker build-image"));
     Completed bad_arg =
         r.para({"start", "m", "--container", "--docker-args", "--privileged", "-p", "x"});
     CHECK(bad_arg.exit_code != 0);
