@@ -87,6 +87,15 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   return {};
 }
 
+Result<void> make_durable(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) return fail(errno_error("cannot sync", path));
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  Fd dir_fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid() || ::fsync(dir_fd.get()) != 0) return fail(errno_error("cannot sync", dir));
+  return {};
+}
+
 Result<void> make_dirs(const std::string& path, mode_t mode) {
   // Component by component, so that every directory created gets `mode`
   // (create_directories would use 0777 & ~umask).

@@ -33,6 +33,10 @@ enum class Sync { durable, replace_only };
 Result<void> write_file_atomic(const std::string& path, const std::string& content,
                                mode_t mode = 0644, Sync sync = Sync::durable);
 
+/// Makes a file written with Sync::replace_only durable: fsyncs it and its
+/// directory, as write_file_atomic(Sync::durable) would have. Errors: io.
+Result<void> make_durable(const std::string& path);
+
 /// Creates a directory and its parents. Errors: io.
 Result<void> make_dirs(const std::string& path, mode_t mode = 0755);
 

@@ -85,7 +85,11 @@ Result<std::string> current_ref(const SessionGit& g) {
 
 }  // namespace
 
-Result<void> prepare_host(Policy& p) {
+std::string base_path(const Policy& p) {
+  return p.git ? base_file(*p.git) : std::string();
+}
+
+Result<void> prepare_host(Policy& p, Sync base) {
   const std::string runtime = p.tmpdir.substr(0, p.tmpdir.rfind('/'));
   if (auto r = make_private_dir(runtime); !r) return r;
   if (auto r = make_private_dir(p.tmpdir); !r) return r;
@@ -110,9 +114,10 @@ Result<void> prepare_host(Policy& p) {
       if (auto r = write_file_atomic(g.private_logs + "/" + leaf, *log, 0644, copy); !r) return r;
     }
     // The value the sandbox starts from: sync_session_ref swaps against it,
-    // so a branch moved on the host meanwhile is never overwritten. Durable:
-    // without it the agent's commits could not be brought back.
-    if (auto r = write_file_atomic(base_file(g), *value + "\n"); !r) return r;
+    // so a branch moved on the host meanwhile is never overwritten. Durable
+    // (here or by the caller) before the agent runs: without it the agent's
+    // commits could not be brought back.
+    if (auto r = write_file_atomic(base_file(g), *value + "\n", 0644, base); !r) return r;
     // Mount points under G for the private directories (git creates these
     // itself on the first reflog; creating them early changes nothing).
     for (const PrivateBind& b : p.private_binds) {

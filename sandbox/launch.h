@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/fd.h"
+#include "core/fs.h"
 #include "core/process.h"
 #include "core/result.h"
 #include "sandbox/policy.h"
@@ -42,8 +43,16 @@ Result<BwrapInfo> check_available();
 /// private ref directories holding the current value of the session branch,
 /// the mount points under G, ~/.claude and empty placeholders for its
 /// protected entries (which then move from protect_missing to protect).
-/// Idempotent. Errors: io, not_found (the session branch does not exist).
-Result<void> prepare_host(Policy& policy);
+/// Idempotent. The session branch's starting value (the base that
+/// sync_session_ref swaps against) is written durably, unless `base` is
+/// replace_only: then the caller calls make_durable(base_path(policy))
+/// before the agent can run. Errors: io, not_found (the session branch does
+/// not exist).
+Result<void> prepare_host(Policy& policy, Sync base = Sync::durable);
+
+/// Where prepare_host records the session branch's starting value; empty
+/// for a policy without git.
+std::string base_path(const Policy& policy);
 
 struct LaunchOptions {
   int stdin_fd = -1;  // -1 = /dev/null

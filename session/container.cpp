@@ -57,11 +57,16 @@ Result<void> apply_config_limits(const DockerConfig& c, docker::ContainerSpec& s
 }
 
 // The mounts that let git work inside on the session branch only (the same
-// private-ref design as the bwrap sandbox; see sandbox/launch.h).
-Result<void> add_git_mounts(const Repo& repo, const SessionState& s, docker::ContainerSpec& spec) {
+// private-ref design as the bwrap sandbox; see sandbox/launch.h). With
+// `base_to_sync`, the branch's starting value is left for the caller to make
+// durable (that file's path; empty if none).
+Result<void> add_git_mounts(const Repo& repo, const SessionState& s, docker::ContainerSpec& spec,
+                            std::string* base_to_sync) {
   Result<sandbox::Policy> policy = session_policy(repo, s, {});
   if (!policy) return fail(policy.error());
-  if (auto r = sandbox::prepare_host(*policy); !r) return fail(r.error());
+  const Sync base = base_to_sync != nullptr ? Sync::replace_only : Sync::durable;
+  if (auto r = sandbox::prepare_host(*policy, base); !r) return fail(r.error());
+  if (base_to_sync != nullptr) *base_to_sync = sandbox::base_path(*policy);
   if (!policy->git) return {};
   const sandbox::SessionGit& g = *policy->git;
   spec.mounts.push_back(bind_mount(g.common_dir, g.common_dir, true));
@@ -116,7 +121,8 @@ Result<json> check_container_start(const Repo& repo, const ContainerFlags& flags
 
 Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& s,
                                                      const std::vector<std::string>& argv,
-                                                     bool remote, bool gated) {
+                                                     bool remote, bool gated,
+                                                     std::string* base_to_sync) {
   docker::ContainerSpec spec;
   spec.name = container_name(s.name);
   spec.image = s.container.value("image", configured_image(repo.config));
@@ -139,7 +145,7 @@ Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const Ses
     // Files the agent writes belong to the user who started the session.
     spec.user = std::to_string(::getuid()) + ":" + std::to_string(::getgid());
     spec.mounts.push_back(bind_mount(s.worktree_path, kWorkspaceInside, false));
-    if (auto r = add_git_mounts(repo, s, spec); !r) return fail(r.error());
+    if (auto r = add_git_mounts(repo, s, spec, base_to_sync); !r) return fail(r.error());
     if (auto r = make_dirs(repo.session_dir(s.name), 0755); !r) return fail(r.error());
     spec.mounts.push_back(bind_mount(repo.session_dir(s.name), kStatusDirInside, false));
     if (s.prompt_file) spec.mounts.push_back(bind_mount(*s.prompt_file, kPromptInside, true));
@@ -246,11 +252,17 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
                                                               const std::vector<std::string>& argv,
                                                               int log_fd, bool gated) {
   const bool remote = client.remote();
-  Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote, gated);
+  // The branch's starting value is made durable while the daemon works (it
+  // must be before the agent runs).
+  std::string base;
+  Result<docker::ContainerSpec> spec = session_container_spec(repo, s, argv, remote, gated, &base);
   if (!spec) return fail(spec.error());
   std::unique_ptr<ContainerAgent> agent(
       new ContainerAgent(client, s.worktree_path, repo.session_dir(s.name) + "/incoming"));
   agent->user_ = spec->user;
+  std::future<Result<void>> durable = std::async(std::launch::async, [&base]() -> Result<void> {
+    return base.empty() ? Result<void>() : make_durable(base);
+  });
   Result<std::string> id = docker::create_container(agent->client_, *spec);
   if (!id && id.error().code == Errc::conflict) {
     // A container left by a supervisor that died holds the name: remove
@@ -261,6 +273,7 @@ Result<std::unique_ptr<ContainerAgent>> ContainerAgent::start(const Repo& repo,
   }
   if (!id) return fail(id.error());
   agent->id_ = *id;
+  if (auto r = durable.get(); !r) return fail(r.error());
   if (remote) {
     if (auto r = docker::copy_into(agent->client_, *id, s.worktree_path, "/",
                                    docker::TarOptions{.prefix = "workspace"});

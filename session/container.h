@@ -70,10 +70,13 @@ Result<nlohmann::json> check_container_start(const Repo& repo, const ContainerFl
 /// The spec of a session's container. `argv` is the agent command expanded
 /// for the container; `remote`: the engine cannot see host paths; `gated`:
 /// the relay holds the agent back until the gate opens (also whenever there
-/// is a setup script).
+/// is a setup script). With `base_to_sync`, the session branch's starting
+/// value is written without fsync and its path put there: the caller makes
+/// it durable (make_durable) before the agent can run.
 Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& state,
                                                      const std::vector<std::string>& argv,
-                                                     bool remote, bool gated = false);
+                                                     bool remote, bool gated = false,
+                                                     std::string* base_to_sync = nullptr);
 
 /// Force-removes the containers labelled with this session of this repo (a
 /// supervisor that died leaves its container). Returns how many.

@@ -247,8 +247,8 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     }
   }
   if (auto r = register_worktree(repo, s, true, "HEAD"); !r) return fail(rollback(r.error()));
-  // Recorded now: the supervisor reads it. (Starting -> Active below.)
-  if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
+  // The admin directory is recorded with Active below; the supervisor and
+  // every reader find it from git's files meanwhile (worktree_target).
   // A container session's container starts while the files are checked out.
   if (pending) pending->registered();
   if (auto r = check_out_worktree(s); !r) return fail(rollback(r.error()));
@@ -265,9 +265,10 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     if (!info) return fail(rollback(info.error()));
     agent = {{"pid", info->agent_pid}, {"supervisor_pid", info->supervisor_pid}};
   }
-  Result<SessionState> done = update_session(repo, name, [](SessionState& st) {
+  Result<SessionState> done = update_session(repo, name, [&](SessionState& st) {
     st.status = SessionStatus::active;
     st.owner_pid.reset();
+    st.worktree_git_dir = s.worktree_git_dir;
   });
   if (!done) return fail(rollback(done.error()));
   if (auto r = ensure_ignores(repo); !r) {

@@ -307,6 +307,10 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready, bool con
   if (!await_step(ready.get(), kStepRegistered)) return 0;
   state = read_session(repo, name);
   if (!state) return failed(state.error().message);
+  if (!state->worktree_git_dir) {
+    // A start records it only once Active: git's files name it.
+    state->worktree_git_dir = repo.worktree_admin_dir(state->worktree_path);
+  }
   std::string where;
   if (state->is_container) {
     where = " in the container " + container_name(name) + " (" +
@@ -387,6 +391,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready, bool con
     log_line(log.get(), "agent exited with code " + std::to_string(exit.exit_code));
   }
   if (Result<SessionState> now_state = read_session(repo, name); now_state) {
+    if (!now_state->worktree_git_dir) now_state->worktree_git_dir = state->worktree_git_dir;
     if (auto r = settle_sandboxed_git(repo, *now_state); !r) {
       log_line(log.get(),
                "could not copy the session branch out of the sandbox: " + r.error().message);

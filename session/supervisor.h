@@ -65,10 +65,9 @@ class PendingSupervisor {
   /// The session's state is written (status Starting): it reads it, opens
   /// the log, connects to the daemon and starts the session proxy.
   void state_written();
-  /// The worktree is registered (its git files exist), the state records
-  /// its admin directory and the prompt file is written: a local container
-  /// session creates and starts its container, the agent held behind the
-  /// relay's gate.
+  /// The worktree is registered (its git files exist) and the prompt file
+  /// is written: a local container session creates and starts its
+  /// container, the agent held behind the relay's gate.
   void registered();
   /// The files are checked out: the agent may run (or is released from
   /// the gate). Sends any step not sent yet, then waits for the report.
