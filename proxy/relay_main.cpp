@@ -20,9 +20,10 @@
 // N). Without a command it runs until SIGTERM or SIGINT and exits 0.
 //
 // --wait-for FILE holds the command back (while the listeners already
-// serve) until FILE exists: container sessions run their setup script
-// through exec first, then create FILE. Without --listen it is only that
-// gate, for containers without network isolation. An inotify watch on FILE's
+// serve) until FILE exists: container sessions start their container while
+// the worktree is still being checked out, and create FILE once it is (and
+// once their setup script has run through exec). Without --listen it is
+// only that gate, for containers without network isolation. An inotify watch on FILE's
 // directory wakes the relay when FILE appears (it is created elsewhere, on
 // the host, through a bind mount: inotify watches the inode, so it sees
 // that); a 250 ms re-check covers a directory inotify cannot watch.
