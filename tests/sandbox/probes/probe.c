@@ -169,25 +169,39 @@ static int do_udp(const char* host, int port, int dns) {
   if (family < 0) return 2;
   int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return blocked("socket");
-  static const unsigned char query[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-                                        0x00, 0x00, 0x00, 0x04, 'l',  'e',  'a',  'k',  0x07,
-                                        'e',  'x',  'a',  'm',  'p',  'l',  'e',  0x00, 0x00,
-                                        0x10, 0x00, 0x01};
+  static const unsigned char query[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+                                        0x00, 0x00, 0x04, 'l',  'e',  'a',  'k',  0x07, 'e',  'x',
+                                        'a',  'm',  'p',  'l',  'e',  0x00, 0x00, 0x10, 0x00, 0x01};
   const void* msg = dns ? (const void*)query : (const void*)"probe";
   size_t msg_len = dns ? sizeof query : 5;
   if (sendto(fd, msg, msg_len, 0, (struct sockaddr*)&ss, len) < 0) {
     close(fd);
     return blocked(host);
   }
+  /* The socket's own port, picked by sendto: in a network namespace where
+   * the destination port is free, it can be that very port, and the
+   * datagram then comes back to this socket. That is not a reply. */
+  struct sockaddr_storage self;
+  socklen_t self_len = sizeof self;
+  memset(&self, 0, sizeof self);
+  getsockname(fd, (struct sockaddr*)&self, &self_len);
+  const unsigned short own_port = family == AF_INET ? ((struct sockaddr_in*)&self)->sin_port
+                                                    : ((struct sockaddr_in6*)&self)->sin6_port;
   char buf[64];
   struct pollfd p = {fd, POLLIN, 0};
-  if (poll(&p, 1, 1000) != 1 || recv(fd, buf, sizeof buf, 0) <= 0) {
+  while (poll(&p, 1, 1000) == 1) {
+    struct sockaddr_storage from;
+    socklen_t from_len = sizeof from;
+    if (recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr*)&from, &from_len) <= 0) break;
+    const unsigned short from_port = family == AF_INET ? ((struct sockaddr_in*)&from)->sin_port
+                                                       : ((struct sockaddr_in6*)&from)->sin6_port;
+    if (from_port == own_port) continue; /* our own datagram */
     close(fd);
-    errno = ETIMEDOUT;
-    return blocked(host);
+    return allowed(host);
   }
   close(fd);
-  return allowed(host);
+  errno = ETIMEDOUT;
+  return blocked(host);
 }
 
 static int do_icmp(const char* host) {
