@@ -243,7 +243,10 @@ void reap_orphans(pid_t self, pid_t agent) {
   }
 }
 
-int run_supervisor(const Repo& repo, const std::string& name, Fd ready, bool connect_now) {
+// Returns with `ready` still open unless the agent was launched: the
+// caller then exits without closing it first, so that the spawner, waiting
+// for end of file, knows this process is gone (abort(), go()).
+int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool connect_now) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t signals;
   sigemptyset(&signals);
@@ -251,7 +254,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd ready, bool con
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto report = [&](const json& j) {
     if (ready.valid()) write_all(ready.get(), j.dump() + "\n");
-    ready.reset();
+    if (j.value("ok", false)) ready.reset();
   };
 
   // A container session connects to the daemon (loading the HTTP module,
@@ -428,11 +431,20 @@ int supervisor_main(const std::vector<std::string>& args) {
   }
   ::setsid();
   Result<Repo> repo = open_known_repo(args[0], args[3]);
+  int rc = 1;
   if (!repo) {
     write_all(ready.get(), json{{"ok", false}, {"error", repo.error().message}}.dump() + "\n");
-    return 1;
+  } else {
+    rc = run_supervisor(*repo, args[1], ready, args.size() == 5);
   }
-  return run_supervisor(*repo, args[1], std::move(ready), args.size() == 5);
+  if (ready.valid()) {
+    // Not launched (called off, or failed): everything is cleaned up, and
+    // the kernel closes the fd only once this process has let go of its
+    // memory, so end of file means it is gone.
+    (void)ready.release();
+    ::_exit(rc);
+  }
+  return rc;
 }
 
 Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name,
@@ -460,8 +472,13 @@ void PendingSupervisor::reap() {
 void PendingSupervisor::abort() {
   if (!channel_.valid()) return;
   ::shutdown(channel_.get(), SHUT_WR);
-  // Its end closes when it has exited, after removing its proxy socket.
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  wait_gone();
+}
+
+void PendingSupervisor::wait_gone() {
+  // Its end closes when it has exited, after removing what it made (the
+  // proxy socket, a container).
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
   char buf[256];
   for (;;) {
     const auto left =
@@ -531,9 +548,13 @@ void PendingSupervisor::registered() {
 Result<SupervisorInfo> PendingSupervisor::go(std::chrono::seconds timeout) {
   advance(kStepReady);
   Result<json> report = read_message(timeout);
+  if (!report) {
+    // It failed: the rollback may start once it is gone.
+    if (channel_.valid()) wait_gone();
+    return fail(report.error());
+  }
   channel_.reset();
   reap();
-  if (!report) return fail(report.error());
   return SupervisorInfo{report->value("supervisor_pid", 0), report->value("supervisor_start", 0ull),
                         report->value("agent_pid", 0)};
 }

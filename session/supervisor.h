@@ -79,6 +79,7 @@ class PendingSupervisor {
 
  private:
   void reap();
+  void wait_gone();
   void send_step(char step);
   void advance(char step);
   Result<nlohmann::json> read_message(std::chrono::seconds timeout);
