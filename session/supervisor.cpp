@@ -302,11 +302,11 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
     log_line(log.get(), "session proxy listening on " + session_proxy->endpoint());
   }
 
-  // The spawner's go-ahead comes in two steps (end of file before either
-  // calls the start off: the spawner failed or died). Registered: the
-  // worktree, its git files and the prompt exist, so a local container can
-  // be created and started, its agent held behind the relay's gate. Ready:
-  // the files are checked out, so the agent may run.
+  // The rest of the go-ahead (end of file calls the start off: the spawner
+  // failed or died). Registered: the worktree, its git files and the prompt
+  // exist, so a local container can be created and started, its agent held
+  // behind the relay's gate. Ready: the files are checked out, so the agent
+  // may run.
   if (!await_step(ready.get(), kStepRegistered)) return 0;
   state = read_session(repo, name);
   if (!state) return failed(state.error().message);
