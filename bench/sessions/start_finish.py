@@ -3,6 +3,9 @@
 
 Usage: bench/sessions/start_finish.py [--para build/para] [--files 10000] [--runs 15]
 
+The repository goes under $TMPDIR (TMPDIR=/dev/shm takes the disk out of the
+figures: on a slow disk a checkout's time varies by seconds between runs).
+
 Generates a repository with N files in a temporary directory, then times,
 interleaved: `git worktree add -b B PATH HEAD` vs `para start NAME` (no
 agent), and `git worktree remove PATH` vs `para finish MSG NAME` (no
