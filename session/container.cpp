@@ -1,5 +1,6 @@
 #include "session/container.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -305,8 +306,11 @@ void ContainerAgent::watch(int log_fd) {
       [this, log_fd] { (void)docker::follow_logs(client_, id_, docker::fd_output(log_fd)); });
   waiter_ = std::thread([this] {
     Result<docker::ContainerExit> exit = docker::wait_container(client_, id_);
-    std::lock_guard lock(mutex_);
-    exit_ = exit ? *exit : docker::ContainerExit{.exit_code = 127, .error = exit.error().message};
+    {
+      std::lock_guard lock(mutex_);
+      exit_ = exit ? *exit : docker::ContainerExit{.exit_code = 127, .error = exit.error().message};
+    }
+    ::kill(::getpid(), SIGCHLD);  // wakes a caller waiting for signals (poll())
   });
 }
 

@@ -112,7 +112,9 @@ class ContainerAgent {
   /// The container's main process on the host (0 when not known).
   int pid() const { return pid_; }
   const std::string& id() const { return id_; }
-  /// The exit once the container stopped; nullopt while it runs.
+  /// The exit once the container stopped; nullopt while it runs. When it
+  /// stops, SIGCHLD is raised in this process, to wake a caller that blocks
+  /// SIGCHLD and waits for it (the supervisor).
   std::optional<docker::ContainerExit> poll();
   /// SIGTERM to the container's init (forwarded to the agent), or SIGKILL.
   void signal(const char* name);

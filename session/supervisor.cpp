@@ -236,11 +236,26 @@ bool await_step(int fd, char step) {
   return n == 1 && got == step;
 }
 
-// Reaps zombies the agent left to us (we are a subreaper), never the agent.
-void reap_orphans(pid_t self, pid_t agent) {
-  for (pid_t kid : child_processes(self)) {
-    if (kid != agent && !process_alive(kid)) ::waitpid(kid, nullptr, WNOHANG);
+// Reaps zombies the agent left to us (we are a subreaper), never the agent:
+// its status is AgentProcess::poll()'s. Looks only at exited children, so it
+// costs nothing while none has exited.
+void reap_orphans(pid_t agent) {
+  for (;;) {
+    siginfo_t exited{};
+    if (::waitid(P_ALL, 0, &exited, WEXITED | WNOHANG | WNOWAIT) != 0) return;
+    if (exited.si_pid == 0 || exited.si_pid == agent) return;
+    ::waitpid(exited.si_pid, nullptr, WNOHANG);
   }
+}
+
+// How long the wait for the agent may sleep: until the stop's deadline, or
+// until a signal. Every end of an agent is one: a plain or sandboxed agent
+// is our child (SIGCHLD), a container's waiter raises SIGCHLD.
+std::optional<timespec> time_left(Clock::time_point deadline) {
+  if (deadline == Clock::time_point::max()) return std::nullopt;
+  const auto left = std::max(Clock::duration::zero(), deadline - Clock::now());
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
 // Returns with `ready` still open unless the agent was launched: the
@@ -367,13 +382,13 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
       exit = *done;
       break;
     }
-    reap_orphans(self, agent->pid());
+    reap_orphans(agent->pid());
     if (stopping && Clock::now() >= kill_at) {
       agent->kill();
       kill_at = Clock::time_point::max();
     }
-    timespec wait{0, 100 * 1000 * 1000};
-    const int sig = ::sigtimedwait(&signals, nullptr, &wait);
+    std::optional<timespec> wait = time_left(kill_at);
+    const int sig = ::sigtimedwait(&signals, nullptr, wait ? &*wait : nullptr);
     if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !stopping) {
       stopping = true;
       log_line(log.get(), "stopping the agent");

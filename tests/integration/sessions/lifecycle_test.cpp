@@ -185,6 +185,38 @@ TEST_SUITE("integration/sessions/lifecycle") {
     CHECK(session_entry(r.para_json({"list"}), "longrun")["agent"]["state"] == "stopped");
   }
 
+  TEST_CASE("while the agent runs its supervisor sleeps, and still reaps the orphans it inherits") {
+    ParaRepo r;
+    const std::string pids = r.scratch() + "/pids";
+    // The inner sh exits at once, so its `sleep 1` is orphaned to the
+    // supervisor (a subreaper) and becomes its zombie a second later.
+    r.set_agent({r.script(
+        "agent.sh", "#!/bin/sh\nsh -c 'sleep 1 & echo $! >> " + pids + "'\nexec sleep 300\n")});
+    REQUIRE(r.para({"start", "idle", "-p", "run"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return read_pids(pids).size() == 1; }));
+    const int orphan = read_pids(pids)[0];
+    const std::string orphan_dir = "/proc/" + std::to_string(orphan);
+    CHECK(wait_until([&] { return !fs::exists(orphan_dir); }, std::chrono::seconds(5)));
+
+    const json state = json::parse(read_text(r.state_dir() + "/idle.state"));
+    const std::string status =
+        "/proc/" + std::to_string(state["agent"]["supervisor_pid"].get<int>()) + "/status";
+    auto wakeups = [&] {
+      const std::string text = read_text(status);
+      const size_t at = text.find("\nvoluntary_ctxt_switches:");
+      REQUIRE(at != std::string::npos);
+      return std::stol(text.substr(at + 25));
+    };
+    // Nothing happens to the session for a second: a supervisor that polled
+    // (it once woke every 100 ms and read all of /proc) would wake ~10 times.
+    const long before = wakeups();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    CHECK(wakeups() - before <= 1);
+
+    Completed cancel = r.para({"cancel", "idle", "--force"});
+    CHECK_MESSAGE(cancel.exit_code == 0, cancel.err);
+  }
+
   TEST_CASE("cancel also stops the agent and every descendant") {
     ParaRepo r;
     const std::string pids = r.scratch() + "/pids";
