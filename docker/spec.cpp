@@ -217,7 +217,9 @@ std::map<std::string, std::string> forwarded_env(const std::vector<std::string>&
 }
 
 void harden(ContainerSpec& spec) {
-  const std::string nnp = "no-new-privileges:true";
+  // The form the docker CLI sends; "no-new-privileges:true" makes dockerd log
+  // a deprecation warning on every create.
+  const std::string nnp = "no-new-privileges";
   if (std::find(spec.security_opt.begin(), spec.security_opt.end(), nnp) ==
       spec.security_opt.end()) {
     spec.security_opt.push_back(nnp);

@@ -67,7 +67,7 @@ struct ContainerSpec {
   int64_t nano_cpus = 0;     // 1e9 = one CPU; 0 = unlimited
   int64_t pids_limit = 0;    // 0 = unlimited
   std::vector<std::string> cap_add, cap_drop;  // "NET_RAW", "ALL"
-  std::vector<std::string> security_opt;       // "no-new-privileges:true"
+  std::vector<std::string> security_opt;       // "no-new-privileges"
   bool init = false;                           // the daemon's tiny init as PID 1 (reaps zombies)
   bool read_only_rootfs = false;
   bool auto_remove = false;  // para removes its containers itself

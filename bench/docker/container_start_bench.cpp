@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
                                                  "--cap-drop",
                                                  "ALL",
                                                  "--security-opt",
-                                                 "no-new-privileges:true",
+                                                 "no-new-privileges",
                                                  "-v",
                                                  workspace.path() + ":/workspace",
                                                  "-w",

@@ -45,7 +45,7 @@ TEST_SUITE("docker/limits") {
     CHECK(h["NanoCpus"] == 500'000'000);
     CHECK(h["PidsLimit"] == 64);
     CHECK(h["CapDrop"] == nlohmann::json({"ALL"}));
-    CHECK(h["SecurityOpt"] == nlohmann::json({"no-new-privileges:true"}));
+    CHECK(h["SecurityOpt"] == nlohmann::json({"no-new-privileges"}));
     CHECK(h["NetworkMode"] == "none");
 
     REQUIRE(start_container(client, *id));

@@ -46,7 +46,7 @@ TEST_SUITE("docker/spec") {
     CHECK(h["NanoCpus"] == 1'500'000'000);
     CHECK(h["PidsLimit"] == 256);
     CHECK(h["CapDrop"] == nlohmann::json({"ALL"}));
-    CHECK(h["SecurityOpt"] == nlohmann::json({"no-new-privileges:true"}));
+    CHECK(h["SecurityOpt"] == nlohmann::json({"no-new-privileges"}));
     CHECK(h["AutoRemove"] == false);
     CHECK(h["Mounts"][0] == nlohmann::json({{"Type", "bind"},
                                             {"Source", "/repo/.para/worktrees/fix-login"},
@@ -73,7 +73,7 @@ TEST_SUITE("docker/spec") {
     ContainerSpec s = session_spec();
     harden(s);
     CHECK(s.cap_drop == std::vector<std::string>{"ALL"});
-    CHECK(s.security_opt == std::vector<std::string>{"no-new-privileges:true"});
+    CHECK(s.security_opt == std::vector<std::string>{"no-new-privileges"});
   }
 
   TEST_CASE("describe lists forwarded keys by name and never their values") {
