@@ -28,4 +28,13 @@ const char* errc_name(Errc code) {
   return "internal";
 }
 
+Errc errc_from_name(std::string_view name) {
+  for (Errc code :
+       {Errc::invalid_argument, Errc::not_found, Errc::already_exists, Errc::io, Errc::tool_failed,
+        Errc::timeout, Errc::denied, Errc::unavailable, Errc::conflict}) {
+    if (name == errc_name(code)) return code;
+  }
+  return Errc::internal;
+}
+
 }  // namespace para

@@ -8,6 +8,7 @@
 #include <concepts>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -29,6 +30,8 @@ enum class Errc {
 
 /// The stable snake_case name of an error code ("not_found").
 const char* errc_name(Errc code);
+/// The code errc_name() names; internal for a name it does not know.
+Errc errc_from_name(std::string_view name);
 
 struct Error {
   Errc code = Errc::internal;

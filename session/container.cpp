@@ -85,7 +85,8 @@ std::string container_name(const std::string& session) {
   return "para-" + session;
 }
 
-Result<json> check_container_start(const Repo& repo, const ContainerFlags& flags, bool isolated) {
+Result<json> check_container_request(const Repo& repo, const ContainerFlags& flags, bool isolated,
+                                     bool* local_engine) {
   Result<docker::DockerArgs> args =
       docker::parse_docker_args(flags.docker_args, docker::process_env());
   if (!args) return fail(args.error());
@@ -101,23 +102,28 @@ Result<json> check_container_start(const Repo& repo, const ContainerFlags& flags
                       ".");
     }
   }
-  Result<docker::Client> client = docker::Client::from_env();
-  if (!client) return fail(client.error());
-  if (isolated && client->remote()) {
+  Result<docker::Endpoint> endpoint =
+      docker::endpoint_from_env(docker::process_env(), home_directory());
+  if (!endpoint) return fail(endpoint.error());
+  if (isolated && endpoint->remote()) {
     return fail(Errc::unavailable,
                 "network-isolated container sessions need a local Docker Engine: the session "
                 "proxy's socket cannot be shared with " +
-                    client->endpoint().display() +
+                    endpoint->display() +
                     ". Unset DOCKER_HOST, or start without --allow-domains/--sandbox-no-network");
   }
-  const std::string image =
-      docker::normalize_image_reference(flags.image.value_or(configured_image(repo.config)));
-  if (Result<docker::ImageInfo> info = docker::inspect_image(*client, image); !info) {
-    return fail(info.error());
-  }
-  return json{{"image", image},
+  *local_engine = !endpoint->remote();
+  return json{{"image", docker::normalize_image_reference(
+                            flags.image.value_or(configured_image(repo.config)))},
               {"docker_args", flags.docker_args},
               {"forward_keys", !flags.no_forward_keys}};
+}
+
+Result<void> check_daemon_has_image(const docker::Client& client, const std::string& image) {
+  if (Result<docker::ImageInfo> info = docker::inspect_image(client, image); !info) {
+    return fail(info.error());
+  }
+  return {};
 }
 
 Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const SessionState& s,

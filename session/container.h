@@ -59,13 +59,19 @@ inline constexpr const char* kStatusDirInside = "/run/para/session";
 /// The container name of a session.
 std::string container_name(const std::string& session);
 
-/// Checks a container start before anything exists and returns what the
-/// session stores in SessionState::container: {image, docker_args,
-/// forward_keys}. Refuses docker_args outside the supported set, flags that
-/// widen an enforced sandbox, isolated sessions on a remote engine, an
-/// unreachable daemon and a missing image (with how to build or pull it).
-Result<nlohmann::json> check_container_start(const Repo& repo, const ContainerFlags& flags,
-                                             bool isolated);
+/// Checks a container start before anything exists, without contacting the
+/// daemon, and returns what the session stores in SessionState::container:
+/// {image, docker_args, forward_keys}. Refuses docker_args outside the
+/// supported set, flags that widen an enforced sandbox, a DOCKER_HOST para
+/// cannot use and isolated sessions on a remote engine. `local_engine` is
+/// set to whether the engine is local (unix://).
+Result<nlohmann::json> check_container_request(const Repo& repo, const ContainerFlags& flags,
+                                               bool isolated, bool* local_engine);
+
+/// The rest of the check: the daemon answers and has `image`. Errors: an
+/// unreachable daemon, a socket without permission, a missing image (with
+/// how to build or pull it), as docker::Client and docker::inspect_image say.
+Result<void> check_daemon_has_image(const docker::Client& client, const std::string& image);
 
 /// The spec of a session's container. `argv` is the agent command expanded
 /// for the container; `remote`: the engine cannot see host paths; `gated`:

@@ -119,18 +119,8 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
                 "--docker-image, --allow-domains and --docker-args apply to container sessions; "
                 "add --container (MCP: container=true)");
   }
-  // The supervisor starts as early as possible, so that its own start (a
-  // process, the Docker daemon's connection, the session proxy) overlaps
-  // this command's work; it launches the agent on go() below (supervisor.h).
-  // Until the state is written it touches nothing, so a request refused
-  // below leaves nothing behind.
-  std::optional<PendingSupervisor> pending;
-  if (*prompt) {
-    Result<PendingSupervisor> spawned = spawn_supervisor(repo, name, container);
-    if (!spawned) return fail(spawned.error());
-    pending.emplace(std::move(*spawned));
-  }
   json container_settings = json::object();
+  bool local_engine = false;
   if (container) {
     // The container is the sandbox: bubblewrap is not used, and asking for
     // network isolation (--allow-domains or a proxied/no-network profile)
@@ -139,9 +129,34 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     const bool isolated = sandbox->network_mode == "proxied" || !cf.allow_domains.empty();
     sandbox->enabled = false;
     sandbox->network_mode = isolated ? "proxied" : "open";
-    Result<json> checked = check_container_start(repo, cf, isolated);
+    Result<json> checked = check_container_request(repo, cf, isolated, &local_engine);
     if (!checked) return fail(checked.error());
     container_settings = std::move(*checked);
+  }
+  // The supervisor starts as early as possible, so that its own start (a
+  // process, the Docker daemon's connection, the session proxy) overlaps
+  // this command's work; it launches the agent on go() below (supervisor.h).
+  // Until the state is written it touches nothing, so a request refused
+  // below leaves nothing behind. On a local engine it also checks the daemon
+  // and the image meanwhile; the start waits for that before the container
+  // can be made (daemon_checked()), and rolls back if it failed. Otherwise
+  // (a remote engine, where the insecure-TCP warning belongs on this
+  // command's stderr, or no agent) this command checks, before anything exists.
+  const std::optional<std::string> image =
+      container ? std::optional<std::string>(container_settings["image"].get<std::string>())
+                : std::nullopt;
+  const bool supervisor_checks = *prompt && container && local_engine;
+  std::optional<PendingSupervisor> pending;
+  if (*prompt) {
+    Result<PendingSupervisor> spawned =
+        spawn_supervisor(repo, name, container, supervisor_checks ? image : std::nullopt);
+    if (!spawned) return fail(spawned.error());
+    pending.emplace(std::move(*spawned));
+  }
+  if (container && !supervisor_checks) {
+    Result<docker::Client> client = docker::Client::from_env();
+    if (!client) return fail(client.error());
+    if (auto r = check_daemon_has_image(*client, *image); !r) return fail(r.error());
   }
   std::string sandbox_note;
   if (sandbox->enabled) {
@@ -176,6 +191,14 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   if (!setup) return fail(setup.error());
 
   // ---- Reserve the name.
+  // The first session of a repository creates .para/, which no rollback
+  // removes; there the daemon check is awaited first, so that a missing
+  // image leaves the repository as it was.
+  bool check_pending = supervisor_checks;
+  if (check_pending && !path_exists(repo.para_dir())) {
+    check_pending = false;
+    if (auto r = pending->daemon_checked(); !r) return fail(r.error());
+  }
   if (auto r = ensure_para_dirs(repo); !r) return fail(r.error());
   Result<FileLock> lock = lock_session(repo, name);
   if (!lock) return fail(lock.error());
@@ -247,6 +270,9 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     }
   }
   if (auto r = register_worktree(repo, s, true, "HEAD"); !r) return fail(rollback(r.error()));
+  if (check_pending) {
+    if (auto r = pending->daemon_checked(); !r) return fail(rollback(r.error()));
+  }
   // The admin directory is recorded with Active below; the supervisor and
   // every reader find it from git's files meanwhile (worktree_target).
   // A container session's container starts while the files are checked out.

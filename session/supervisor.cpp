@@ -261,22 +261,37 @@ std::optional<timespec> time_left(Clock::time_point deadline) {
 // Returns with `ready` still open unless the agent was launched: the
 // caller then exits without closing it first, so that the spawner, waiting
 // for end of file, knows this process is gone (abort(), go()).
-int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool connect_now) {
+int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool connect_now,
+                   const std::optional<std::string>& check_image) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t signals;
   sigemptyset(&signals);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals, sig);
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A container session connects to the daemon (loading the HTTP module,
+  // /_ping) while the state, the proxy and the mounts are prepared. Asked
+  // to, it checks the image too and reports (the first line on `ready`).
+  std::future<Result<docker::Client>> daemon;
+  auto connect = [&, channel = ready.get()] {
+    daemon = std::async(std::launch::async, [channel, check_image] {
+      Result<docker::Client> client = docker::Client::from_env();
+      if (check_image) {
+        Result<void> checked =
+            client ? check_daemon_has_image(*client, *check_image) : Result<void>(client.error());
+        write_all(channel, (checked ? json{{"daemon", "ready"}}
+                                    : json{{"ok", false},
+                                           {"code", errc_name(checked.error().code)},
+                                           {"error", checked.error().message}})
+                                   .dump() +
+                               "\n");
+      }
+      return client;
+    });
+  };
   auto report = [&](const json& j) {
+    if (daemon.valid()) daemon.wait();  // its report comes first
     if (ready.valid()) write_all(ready.get(), j.dump() + "\n");
     if (j.value("ok", false)) ready.reset();
-  };
-
-  // A container session connects to the daemon (loading the HTTP module,
-  // /_ping) while the state, the proxy and the mounts are prepared.
-  std::future<Result<docker::Client>> daemon;
-  auto connect = [&] {
-    daemon = std::async(std::launch::async, [] { return docker::Client::from_env(); });
   };
   if (connect_now) connect();
   if (!await_step(ready.get(), kStepState)) return 0;
@@ -430,9 +445,11 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
 }  // namespace
 
 int supervisor_main(const std::vector<std::string>& args) {
-  if (args.size() != 4 && !(args.size() == 5 && args[4] == "container")) {
+  const bool container = (args.size() == 5 || args.size() == 6) && args[4] == "container" &&
+                         (args.size() == 5 || !args[5].empty());
+  if (args.size() != 4 && !container) {
     log::error("supervisor") << "usage: " << kSuperviseCommand
-                             << " REPO SESSION READY_FD GIT_COMMON_DIR [container]";
+                             << " REPO SESSION READY_FD GIT_COMMON_DIR [container [IMAGE]]";
     return 2;
   }
   Fd ready(std::atoi(args[2].c_str()));
@@ -450,7 +467,8 @@ int supervisor_main(const std::vector<std::string>& args) {
   if (!repo) {
     write_all(ready.get(), json{{"ok", false}, {"error", repo.error().message}}.dump() + "\n");
   } else {
-    rc = run_supervisor(*repo, args[1], ready, args.size() == 5);
+    rc = run_supervisor(*repo, args[1], ready, container,
+                        args.size() == 6 ? std::optional<std::string>(args[5]) : std::nullopt);
   }
   if (ready.valid()) {
     // Not launched (called off, or failed): everything is cleaned up, and
@@ -463,7 +481,8 @@ int supervisor_main(const std::vector<std::string>& args) {
 }
 
 Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name,
-                                           bool container) {
+                                           bool container,
+                                           const std::optional<std::string>& check_image) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return fail(Errc::io, "socketpair failed", errno);
@@ -472,7 +491,8 @@ Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& 
   std::vector<std::string> argv = {
       self_executable(), kSuperviseCommand, repo.root, name, std::to_string(theirs.get()),
       repo.common_dir};
-  if (container) argv.push_back("container");
+  if (container || check_image) argv.push_back("container");
+  if (check_image) argv.push_back(*check_image);
   Result<pid_t> pid = spawn(SpawnOptions{
       .argv = std::move(argv), .cwd = repo.root, .new_session = true, .keep_fds = {theirs.get()}});
   if (!pid) return fail(pid.error());
@@ -540,7 +560,8 @@ Result<json> PendingSupervisor::read_message(std::chrono::seconds timeout) {
     return fail(Errc::internal, "the session supervisor sent a malformed report");
   }
   if (!message.value("ok", true)) {
-    return fail(Errc::tool_failed, message.value("error", std::string("the agent did not start")));
+    return fail(errc_from_name(message.value("code", std::string("tool_failed"))),
+                message.value("error", std::string("the agent did not start")));
   }
   return message;
 }
@@ -554,6 +575,13 @@ void PendingSupervisor::advance(char step) {
 
 void PendingSupervisor::state_written() {
   advance(kStepState);
+}
+
+Result<void> PendingSupervisor::daemon_checked(std::chrono::seconds timeout) {
+  if (!channel_.valid()) return fail(Errc::internal, "the session supervisor is gone");
+  Result<json> report = read_message(timeout);
+  if (!report) return fail(report.error());
+  return {};
 }
 
 void PendingSupervisor::registered() {

@@ -3,12 +3,14 @@
 // The session supervisor: one detached process per running agent.
 //
 // Theory of operation. start and resume spawn `<para binary> __supervise
-// <repo> <session> <fd> <git common dir> [container]`. That process forks
+// <repo> <session> <fd> <git common dir> [container [image]]`. That process forks
 // once more and the middle process exits at once, so the supervisor belongs
 // to no one (sessions outlive the CLI and the MCP server) and leaves no
 // zombie. It becomes a child subreaper (and, for a container, connects to
-// the daemon), then waits for the spawner's go-ahead, one byte per step on
-// the fd (end of file calls the start off): "state written" (it reads the
+// the daemon; given an image, it also checks that the daemon has it and
+// reports that as its first JSON line on the fd, so that `para start` need
+// not connect itself), then waits for the spawner's go-ahead, one byte per
+// step on the fd (end of file calls the start off): "state written" (it reads the
 // state, opens the log, starts the session proxy), "registered" (a local
 // container session creates and starts its container, the agent held
 // behind the relay's gate) and "ready" (the agent is launched, or released,
@@ -40,7 +42,8 @@ namespace para::session {
 /// The hidden argv[1] both binaries dispatch to supervisor_main.
 inline constexpr const char* kSuperviseCommand = "__supervise";
 
-/// Entry point for `<binary> __supervise <repo-root> <session> <ready-fd> <git-common-dir>`.
+/// Entry point for `<binary> __supervise <repo-root> <session> <ready-fd> <git-common-dir>
+/// [container [image]]`.
 int supervisor_main(const std::vector<std::string>& args);
 
 struct SupervisorInfo {
@@ -65,6 +68,10 @@ class PendingSupervisor {
   /// The session's state is written (status Starting): it reads it, opens
   /// the log, connects to the daemon and starts the session proxy.
   void state_written();
+  /// Waits for the daemon check of a supervisor spawned with an image to
+  /// check (its first report). Errors: the daemon's or the image's, with the
+  /// code and message docker::Client and docker::inspect_image give; timeout.
+  Result<void> daemon_checked(std::chrono::seconds timeout = std::chrono::seconds(120));
   /// The worktree is registered (its git files exist) and the prompt file
   /// is written: a local container session creates and starts its
   /// container, the agent held behind the relay's gate.
@@ -92,9 +99,11 @@ class PendingSupervisor {
 
 /// Spawns the supervisor of a session, without waiting for it, possibly
 /// before the session's state exists. `container`: it connects to the
-/// Docker daemon at once. Errors: io.
+/// Docker daemon at once; `check_image`: and checks that the daemon has this
+/// image (daemon_checked() waits for the answer). Errors: io.
 Result<PendingSupervisor> spawn_supervisor(const Repo& repo, const std::string& name,
-                                           bool container = false);
+                                           bool container = false,
+                                           const std::optional<std::string>& check_image = {});
 
 /// spawn_supervisor, then go(): for sessions whose worktree exists.
 Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& name,

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <sstream>
 
 #include "docker/containers.h"
 #include "tests/docker/fixtures.h"
@@ -329,6 +330,38 @@ TEST_SUITE("docker/sessions") {
     CHECK(no_container.exit_code != 0);
     CHECK(contains(no_container.err, "--container"));
     CHECK(r.snapshot() == before);
+    CHECK(session_containers("m").empty());
+  }
+
+  TEST_CASE(
+      "in a repository that has had sessions, the supervisor checks the daemon while the start "
+      "goes on; a missing image or a stopped daemon rolls the start back") {
+    ParaRepo r;
+    container_config(r, "true\n");
+    REQUIRE(r.para({"start", "earlier"}).exit_code == 0);
+    REQUIRE(r.para({"cancel", "earlier", "--force"}).exit_code == 0);
+    // Session lock files stay, as after every session; the rest must not change.
+    auto without_locks = [&] {
+      std::string out;
+      std::istringstream lines(r.snapshot());
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find("/.locks/") == std::string::npos) out += line + "\n";
+      }
+      return out;
+    };
+    const std::string before = without_locks();
+
+    Completed missing =
+        r.para({"start", "m", "--container", "--docker-image", "para-no-such-image:1", "-p", "x"});
+    CHECK(missing.exit_code != 0);
+    CHECK(contains(missing.err, "para docker build-image"));
+    Completed stopped = para_with_env(r, {"start", "m", "--container", "-p", "x"},
+                                      {"DOCKER_HOST=unix://" + r.scratch() + "/no-daemon.sock"});
+    CHECK(stopped.exit_code != 0);
+    CHECK(contains(stopped.err, "not running"));
+    CHECK(without_locks() == before);
+    CHECK_FALSE(std::filesystem::exists(r.worktree("m")));
+    CHECK(live_supervisors(r.path()).empty());
     CHECK(session_containers("m").empty());
   }
 

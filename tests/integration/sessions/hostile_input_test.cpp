@@ -265,6 +265,27 @@ TEST_SUITE("integration/sessions/hostile") {
     CHECK(both.exit_code == 1);
     CHECK(both.err.find("not both") != std::string::npos);
   }
+
+  TEST_CASE("the hidden supervisor command refuses malformed arguments and starts nothing") {
+    ParaRepo r;
+    const std::string before = r.snapshot();
+    const std::string git_dir = r.path() + "/.git";
+    for (const std::vector<std::string>& extra :
+         std::vector<std::vector<std::string>>{{},
+                                               {"s", "9"},
+                                               {"s", "9", git_dir, "bogus"},
+                                               {"s", "9", git_dir, "container", ""},
+                                               {"s", "9", git_dir, "container", "img", "more"}}) {
+      std::vector<std::string> args = {"__supervise", r.path()};
+      args.insert(args.end(), extra.begin(), extra.end());
+      Completed c = r.para(args);
+      CAPTURE(c.err);
+      CHECK(c.exit_code == 2);
+      CHECK(c.err.find("usage") != std::string::npos);
+    }
+    CHECK(live_supervisors(r.path()).empty());
+    CHECK(r.snapshot() == before);
+  }
 }
 
 }  // namespace para::test

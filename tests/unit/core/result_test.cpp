@@ -52,6 +52,12 @@ TEST_SUITE("core/result") {
   TEST_CASE("error codes have stable names") {
     CHECK(std::string(errc_name(Errc::not_found)) == "not_found");
     CHECK(std::string(errc_name(Errc::conflict)) == "conflict");
+    for (Errc code : {Errc::invalid_argument, Errc::not_found, Errc::already_exists, Errc::io,
+                      Errc::tool_failed, Errc::timeout, Errc::denied, Errc::unavailable,
+                      Errc::conflict, Errc::internal}) {
+      CHECK(errc_from_name(errc_name(code)) == code);
+    }
+    CHECK(errc_from_name("no_such_code") == Errc::internal);
   }
 }
 
