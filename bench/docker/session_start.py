@@ -14,6 +14,10 @@ round, interleaved in one run so every peer sees the same daemon and load:
                 NetworkMode none, para-relay inside, the session proxy outside,
                 against `docker run --network none` (both only with --isolated)
 
+Besides medians and ratios it prints, per pair, the median of the per-round
+differences with a bootstrap 95% interval: the daemon's own time drifts by
+tens of ms over a run, and a pair's two starts share a round.
+
 Removal (`para cancel NAME --force`, `docker rm -f`) and creating the docker
 peer's git worktree are outside the timed region; para creates its worktree
 inside `para start`, which is part of what a user waits for.
@@ -30,6 +34,7 @@ touches a file.
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -218,6 +223,15 @@ def p90(xs):
     return s[min(len(s) - 1, int(round(0.9 * (len(s) - 1))))]
 
 
+def bootstrap_median_interval(xs, resamples=4000, seed=7):
+    """The 2.5th and 97.5th percentiles of the median over resamples of xs."""
+    rng = random.Random(seed)
+    medians = sorted(
+        statistics.median(rng.choices(xs, k=len(xs))) for _ in range(resamples)
+    )
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
 def daemon_events(since_s, until_s):
     """{container name: {"create"|"start": ns}} from dockerd's event log."""
     out = run(
@@ -289,6 +303,20 @@ def main():
     for label, base in ratios:
         ratio = med(label, "marker") / med(base, "marker")
         print(f"| **ratio {label} / {base} (median)** | **{ratio:.2f}** | | |")
+
+    # The two of a pair ran in the same round, so their difference per round
+    # is free of the daemon's drift over the run; its median with a bootstrap
+    # 95% interval says whether para is slower by more than the noise.
+    print()
+    print("| pair, to agent running | median of per-round differences | 95% interval | "
+          "para faster in |")
+    print("| --- | --- | --- | --- |")
+    for label, base in ratios:
+        diffs = [p["marker"] - d["marker"] for p, d in zip(rounds[label], rounds[base])]
+        low, high = bootstrap_median_interval(diffs)
+        faster = sum(1 for x in diffs if x < 0)
+        print(f"| {label} - {base} | {ms(statistics.median(diffs))} | {ms(low)} to {ms(high)} "
+              f"| {faster} of {len(diffs)} rounds |")
 
     # Where the time goes: the daemon's create and start events on the same
     # clock as the spawn (medians of per-round differences).
