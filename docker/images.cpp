@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -57,6 +60,56 @@ Result<HttpResponse> stream_json_lines(const Client& client, const HttpRequest& 
 
 }  // namespace
 
+Result<void> check_image_reference(const std::string& reference) {
+  auto refuse = [&](const std::string& why, bool show = true) {
+    return fail(Errc::invalid_argument,
+                (show ? "'" + reference + "'" : std::string("the image name")) +
+                    " is not an image reference: " + why +
+                    ". Give one like para-agent:latest or registry.example:5000/team/agent:1.2");
+  };
+  constexpr size_t kMaxLength = 512;
+  if (reference.empty()) return refuse("it is empty", false);
+  if (reference.size() > kMaxLength) {
+    return refuse("it is longer than " + std::to_string(kMaxLength) + " characters", false);
+  }
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (char c : reference) {
+    if (!alnum(c) && std::string_view("._-/:@").find(c) == std::string_view::npos) {
+      const bool printable = static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+      return refuse(printable ? std::string("it contains '") + c + "'"
+                              : "it contains a control or non-ASCII byte",
+                    printable);
+    }
+  }
+  const std::string name = reference.substr(0, reference.find('@'));
+  const size_t slash = name.rfind('/');
+  const size_t colon = name.rfind(':');
+  const bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  const std::string path = tagged ? name.substr(0, colon) : name;
+  size_t start = 0;
+  for (size_t end; start <= path.size(); start = end + 1) {
+    end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    // The first component may be a registry host with a port.
+    const std::string part = path.substr(start, end - start);
+    const size_t port_at = start == 0 ? part.find(':') : std::string::npos;
+    const std::string host = part.substr(0, port_at);
+    const std::string port = port_at == std::string::npos ? "1" : part.substr(port_at + 1);
+    if (host.empty() || !alnum(host.front()) || !alnum(host.back()) || port.empty() ||
+        port.find_first_not_of("0123456789") != std::string::npos) {
+      return refuse("'" + part + "' is not a valid name component");
+    }
+  }
+  if (tagged) {
+    const std::string tag = name.substr(colon + 1);
+    if (tag.empty() || tag.size() > 128 || !(alnum(tag.front()) || tag.front() == '_') ||
+        tag.find_first_of("/:@") != std::string::npos) {
+      return refuse("the tag '" + tag + "' is not valid");
+    }
+  }
+  return {};
+}
+
 std::string normalize_image_reference(const std::string& reference) {
   if (reference.find('@') != std::string::npos) return reference;
   const size_t slash = reference.rfind('/');
@@ -77,6 +130,7 @@ Error missing_image_error(const std::string& reference, const Endpoint& endpoint
 }
 
 Result<ImageInfo> inspect_image(const Client& client, const std::string& reference) {
+  if (auto r = check_image_reference(reference); !r) return fail(r.error());
   HttpRequest req;
   req.path = "/images/" + reference + "/json";
   Result<HttpResponse> r = client.call(req);
@@ -116,6 +170,7 @@ Result<bool> image_exists(const Client& client, const std::string& reference) {
 
 Result<std::string> pull_image(const Client& client, const std::string& reference,
                                const ProgressFn& progress) {
+  if (auto r = check_image_reference(reference); !r) return fail(r.error());
   const std::string ref = normalize_image_reference(reference);
   HttpRequest req;
   req.method = "POST";

@@ -21,6 +21,13 @@ struct ImageInfo {
   int64_t size = 0;
 };
 
+/// Refuses what cannot be an image reference before it goes into a URL: an
+/// empty or over-long one, a character outside [A-Za-z0-9._-/:@], an empty
+/// path component or one that does not start and end with a letter or
+/// digit ("..", "-x"), a bad tag. Errors: invalid_argument (the message does
+/// not repeat a reference that holds control bytes).
+Result<void> check_image_reference(const std::string& reference);
+
 /// "busybox" -> "busybox:latest"; references with a tag or digest are kept.
 /// (The Engine pulls every tag of a repository when none is given.)
 std::string normalize_image_reference(const std::string& reference);

@@ -102,6 +102,8 @@ Result<json> check_container_request(const Repo& repo, const ContainerFlags& fla
                       ".");
     }
   }
+  const std::string image = flags.image.value_or(configured_image(repo.config));
+  if (auto r = docker::check_image_reference(image); !r) return fail(r.error());
   Result<docker::Endpoint> endpoint =
       docker::endpoint_from_env(docker::process_env(), home_directory());
   if (!endpoint) return fail(endpoint.error());
@@ -113,8 +115,7 @@ Result<json> check_container_request(const Repo& repo, const ContainerFlags& fla
                     ". Unset DOCKER_HOST, or start without --allow-domains/--sandbox-no-network");
   }
   *local_engine = !endpoint->remote();
-  return json{{"image", docker::normalize_image_reference(
-                            flags.image.value_or(configured_image(repo.config)))},
+  return json{{"image", docker::normalize_image_reference(image)},
               {"docker_args", flags.docker_args},
               {"forward_keys", !flags.no_forward_keys}};
 }

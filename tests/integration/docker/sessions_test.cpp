@@ -318,6 +318,12 @@ TEST_SUITE("docker/sessions") {
         r.para({"start", "m", "--container", "--docker-image", "para-no-such-image:1"});
     CHECK(missing_no_agent.exit_code != 0);
     CHECK(contains(missing_no_agent.err, "para docker build-image"));
+    for (const std::string& image : {std::string("../../etc/passwd"), std::string("a\nb"),
+                                     std::string(), std::string(100000, 'a')}) {
+      Completed hostile = r.para({"start", "m", "--container", "--docker-image", image, "-p", "x"});
+      CHECK(hostile.exit_code != 0);
+      CHECK(contains(hostile.err, "not an image reference"));
+    }
     Completed bad_arg =
         r.para({"start", "m", "--container", "--docker-args", "--privileged", "-p", "x"});
     CHECK(bad_arg.exit_code != 0);
