@@ -3,6 +3,8 @@
 //   2. single-tunnel download throughput;
 //   3. aggregate throughput of 1,000 concurrent tunnels;
 //   4. the proxy's resident memory with 5,000 idle tunnels open;
+//   5. CPU time per GB relayed of each actor: the client, the upstream and
+//      the proxy, and what that allows on this machine's CPUs;
 // for direct loopback (no proxy: the physical limit), para's proxy
 // (`para proxy`), tinyproxy and the proxy of Anthropic's sandbox-runtime, and
 // prints the ratios. Built and run by bench/proxy/run.sh; see BENCHMARKS.md.
@@ -16,12 +18,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,6 +99,8 @@ class SourceServer {
     chunk_.assign(1 << 20, 'x');
     for (size_t i = 0; i < chunk_.size(); ++i) chunk_[i] = static_cast<char>(i * 131 + 7);
     thread_ = std::thread([this] { loop(); });
+    if (pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_) != 0)
+      die("cannot read the source server's CPU clock");
   }
   ~SourceServer() {
     stop_ = true;
@@ -102,6 +108,12 @@ class SourceServer {
     ::close(listener_);
   }
   uint16_t port() const { return port_; }
+  // CPU time the server's thread has used so far.
+  double cpu_seconds() const {
+    timespec ts{};
+    clock_gettime(cpu_clock_, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  }
 
  private:
   struct Conn {
@@ -168,6 +180,7 @@ class SourceServer {
   std::string chunk_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  clockid_t cpu_clock_{};
 };
 
 // ---- proxies ----
@@ -482,10 +495,25 @@ struct Row {
   double p50_us = 0, p99_us = 0, single_mbs = 0, aggregate_mbs = 0;
   double idle_rss_mib = -1;
   double cpu_ms_per_gb = -1;  // the proxy's own CPU time per GB relayed: robust to a busy machine
+  double client_ms_per_gb = 0, upstream_ms_per_gb = 0;  // the driver's two actors, same phases
+  double cpus_busy = 0;  // average CPUs used by all actors together over the throughput phases
   int failures = 0;
 };
 
-Row measure(const Proxy& p, uint16_t upstream, const std::map<std::string, uint64_t>& scale) {
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// The CPU time all actors spend per GB relayed.
+double total_ms_per_gb(const Row& r) {
+  return r.client_ms_per_gb + r.upstream_ms_per_gb + std::max(0.0, r.cpu_ms_per_gb);
+}
+
+Row measure(const Proxy& p, const SourceServer& source,
+            const std::map<std::string, uint64_t>& scale) {
+  const uint16_t upstream = source.port();
   Row row;
   row.name = p.name;
   std::fprintf(stderr, "bench: %s ...\n", p.name.c_str());
@@ -494,6 +522,7 @@ Row measure(const Proxy& p, uint16_t upstream, const std::map<std::string, uint6
   row.p50_us = lat[lat.size() / 2];
   row.p99_us = lat[lat.size() * 99 / 100];
   const double cpu_before = p.pid > 0 ? tree_cpu_seconds(p.pid) : 0;
+  const double client_before = thread_cpu_seconds(), upstream_before = source.cpu_seconds();
   const RunResult single = run_tunnels(p, upstream, 1, scale.at("single_bytes"), nullptr);
   row.single_mbs = static_cast<double>(single.bytes) / single.seconds / 1e6;
   row.failures += single.failed;
@@ -501,10 +530,11 @@ Row measure(const Proxy& p, uint16_t upstream, const std::map<std::string, uint6
                                      scale.at("aggregate_bytes"), nullptr);
   row.aggregate_mbs = static_cast<double>(many.bytes) / many.seconds / 1e6;
   row.failures += many.failed;
-  if (p.pid > 0) {
-    const double gb = static_cast<double>(single.bytes + many.bytes) / 1e9;
-    row.cpu_ms_per_gb = (tree_cpu_seconds(p.pid) - cpu_before) * 1000 / gb;
-  }
+  const double gb = static_cast<double>(single.bytes + many.bytes) / 1e9;
+  if (p.pid > 0) row.cpu_ms_per_gb = (tree_cpu_seconds(p.pid) - cpu_before) * 1000 / gb;
+  row.client_ms_per_gb = (thread_cpu_seconds() - client_before) * 1000 / gb;
+  row.upstream_ms_per_gb = (source.cpu_seconds() - upstream_before) * 1000 / gb;
+  row.cpus_busy = total_ms_per_gb(row) * gb / 1000 / (single.seconds + many.seconds);
   if (p.pid > 0) {
     std::vector<Tunnel> idle;
     const RunResult open =
@@ -529,6 +559,35 @@ void stop(Proxy& p) {
   }
   ::kill(p.pid, SIGKILL);
   ::waitpid(p.pid, nullptr, 0);
+}
+
+// Where the CPU goes, per actor, and what it allows. When every CPU is busy,
+// throughput is at most CPUs / (total CPU per byte); with a CPU for each
+// actor, the busiest actor alone sets the limit.
+void print_cpu_budget(const std::vector<Row>& rows, const Row* direct, const Row* ours) {
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  std::printf("\nCPU ms per GB over the two throughput phases, by actor:\n");
+  std::printf("%-24s %10s %10s %10s %10s %10s\n", "", "client", "upstream", "proxy", "total",
+              "CPUs busy");
+  for (const Row& r : rows) {
+    std::printf("%-24s %10.0f %10.0f %10s %10.0f %10.2f\n", r.name.c_str(), r.client_ms_per_gb,
+                r.upstream_ms_per_gb,
+                r.cpu_ms_per_gb < 0 ? "-" : std::to_string(int(r.cpu_ms_per_gb + 0.5)).c_str(),
+                total_ms_per_gb(r), r.cpus_busy);
+  }
+  if (direct == nullptr || ours == nullptr) return;
+  const double all_busy = total_ms_per_gb(*direct) / total_ms_per_gb(*ours);
+  const double busiest_direct = std::max(direct->client_ms_per_gb, direct->upstream_ms_per_gb);
+  const double busiest_ours =
+      std::max({ours->client_ms_per_gb, ours->upstream_ms_per_gb, ours->cpu_ms_per_gb});
+  std::printf(
+      "  with all %ld CPUs busy, para can reach at most %.0f%% of direct loopback "
+      "(total CPU per GB: %.0f against %.0f ms)\n",
+      cpus, 100 * all_busy, total_ms_per_gb(*ours), total_ms_per_gb(*direct));
+  std::printf(
+      "  with a CPU for each actor, the busiest actor allows %.0f%% of direct loopback "
+      "(%.0f against %.0f ms per GB)\n",
+      100 * std::min(1.0, busiest_direct / busiest_ours), busiest_ours, busiest_direct);
 }
 
 }  // namespace
@@ -571,7 +630,7 @@ int main(int argc, char** argv) {
   const std::string upstream = std::to_string(source.port());
   std::vector<Row> rows;
 
-  if (wanted("direct")) rows.push_back(measure(Proxy{"direct loopback"}, source.port(), scale));
+  if (wanted("direct")) rows.push_back(measure(Proxy{"direct loopback"}, source, scale));
 
   if (wanted("para") && !para.empty()) {
     int pipe_fds[2];
@@ -589,7 +648,7 @@ int main(int argc, char** argv) {
     if (at == std::string::npos) die("para proxy did not start: " + err);
     p.port = static_cast<uint16_t>(std::atoi(err.c_str() + at + 23));
     p.target = "bench.test:" + upstream;
-    rows.push_back(measure(p, source.port(), scale));
+    rows.push_back(measure(p, source, scale));
     stop(p);
     ::close(pipe_fds[0]);
   }
@@ -607,7 +666,7 @@ int main(int argc, char** argv) {
     p.pid = spawn({tinyproxy, "-d", "-c", conf}, -1, -1);
     if (!wait_port(p.port)) die("tinyproxy did not start");
     p.target = "127.0.0.1:" + upstream;
-    rows.push_back(measure(p, source.port(), scale));
+    rows.push_back(measure(p, source, scale));
     stop(p);
   }
 
@@ -629,7 +688,7 @@ int main(int argc, char** argv) {
       p.auth_header = "Proxy-Authorization: Basic " + base64("srt:" + token) + "\r\n";
     }
     p.target = "127.0.0.1:" + upstream;
-    rows.push_back(measure(p, source.port(), scale));
+    rows.push_back(measure(p, source, scale));
     stop(p);
     ::close(pipe_fds[0]);
   }
@@ -672,5 +731,6 @@ int main(int argc, char** argv) {
           100 * ours->aggregate_mbs / direct->aggregate_mbs);
     }
   }
+  print_cpu_budget(rows, direct, ours);
   return 0;
 }
