@@ -37,7 +37,7 @@ void write_review_status(const Repo& repo, const SessionState& s) {
 Result<std::string> resolve_session(const Repo& repo, const std::optional<std::string>& name,
                                     const std::string& cwd, const char* verb) {
   if (name) {
-    if (name->empty()) return fail(Errc::invalid_argument, "the session name is empty");
+    if (auto valid = validate_session_name(*name); !valid) return fail(valid.error());
     return *name;
   }
   std::optional<std::string> here = session_from_cwd(repo, cwd);

@@ -1,6 +1,7 @@
 #include "session/names.h"
 
 #include <array>
+#include <cctype>
 #include <random>
 
 #include "core/clock.h"
@@ -78,6 +79,17 @@ Result<void> validate_session_name(const std::string& name) {
   if (name[0] == '-' || name[0] == '_') {
     return fail(Errc::invalid_argument, "the session name '" + printable(name) +
                                             "' must start with a letter or digit." + hint);
+  }
+  // <prefix>/archived/ holds archived branches: a session branch
+  // <prefix>/archived would make every archive name a ref conflict. Refused
+  // in any case, for case-insensitive file systems.
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "archived") {
+    return fail(Errc::invalid_argument,
+                "the session name '" + name +
+                    "' is reserved: para keeps archived branches under <prefix>/archived/. "
+                    "Choose another name.");
   }
   return {};
 }

@@ -13,7 +13,8 @@ inline constexpr size_t kMaxNameLength = 50;
 
 /// A session name is 1-50 ASCII letters, digits, '-' or '_', starting with a
 /// letter or digit. It becomes a path component, a branch segment and a
-/// container name, so nothing else is allowed. Errors: invalid_argument
+/// container name, so nothing else is allowed; "archived" (any case) is
+/// reserved for the archive namespace. Errors: invalid_argument
 /// saying what is wrong and what a valid name looks like.
 Result<void> validate_session_name(const std::string& name);
 

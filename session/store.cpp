@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "session/names.h"
+
 namespace para::session {
-namespace {}  // namespace
 
 Result<FileLock> lock_session(const Repo& repo, const std::string& name,
                               std::chrono::milliseconds timeout) {
+  // The name becomes a lock path: "../x" or "./x" must not reach the file system.
+  if (auto valid = validate_session_name(name); !valid) return fail(valid.error());
   if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
   Result<FileLock> lock =
       FileLock::acquire(repo.lock_path(name), FileLock::Mode::exclusive, timeout);
@@ -24,6 +27,7 @@ Result<FileLock> lock_session(const Repo& repo, const std::string& name,
 }
 
 Result<SessionState> read_session(const Repo& repo, const std::string& name) {
+  if (auto valid = validate_session_name(name); !valid) return fail(valid.error());
   Result<SessionState> s = load_state(repo.state_path(name));
   if (!s && s.error().code == Errc::not_found) {
     std::string known;

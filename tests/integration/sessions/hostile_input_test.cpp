@@ -143,6 +143,30 @@ TEST_SUITE("integration/sessions/hostile") {
     }
   }
 
+  TEST_CASE("every command refuses a bad session name before it touches a path") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "zz"}).exit_code == 0);
+    const std::string before = r.snapshot();
+    const std::vector<std::vector<std::string>> commands = {{"cancel", "--force", "--"},
+                                                            {"finish", "message", "--"},
+                                                            {"resume", "--"},
+                                                            {"logs", "--"},
+                                                            {"status", "show", "--"}};
+    for (const std::string name : {"./zz", "../../../outside", "zz/../zz", "archived"}) {
+      for (std::vector<std::string> args : commands) {
+        args.push_back(name);
+        CAPTURE(args);
+        Completed c = r.para(args);
+        CHECK(c.exit_code != 0);
+        CHECK(c.err.find("session name") != std::string::npos);
+        CHECK(r.snapshot() == before);
+      }
+    }
+    CHECK_FALSE(fs::exists(r.path() + "/outside.lock"));
+    CHECK_FALSE(fs::exists(fs::path(r.path()).parent_path() / "outside.lock"));
+    CHECK(fs::is_directory(r.worktree("zz")));
+  }
+
   TEST_CASE("starting outside a repository, without commits or on a detached HEAD is refused") {
     SUBCASE("not a git repository") {
       TempDir dir;

@@ -36,6 +36,18 @@ TEST_SUITE("session/names") {
     }
   }
 
+  TEST_CASE("'archived' is reserved in any case: it would collide with the archive namespace") {
+    for (const char* name : {"archived", "Archived", "ARCHIVED"}) {
+      CAPTURE(name);
+      Result<void> v = validate_session_name(name);
+      REQUIRE_FALSE(v);
+      CHECK(v.error().code == Errc::invalid_argument);
+      CHECK(v.error().message.find("reserved") != std::string::npos);
+    }
+    CHECK(validate_session_name("archived-notes").has_value());
+    CHECK(validate_session_name("archive").has_value());
+  }
+
   TEST_CASE("generated names are adjective_noun, valid, and avoid taken ones") {
     std::set<std::string> taken;
     for (int i = 0; i < 200; ++i) {
