@@ -233,7 +233,15 @@ int run_clean(const Args& a) {
   }
   Result<json> r =
       clean_repo(*repo, CleanRequest{.dry_run = dry, .containers = a.flag("containers")});
-  return finish_with(a, r, clean_text);
+  const int rc_done = finish_with(a, r, clean_text);
+  if (rc_done != kExitOk || dry) return rc_done;
+  size_t failed = 0;
+  for (const json& act : (*r)["actions"]) failed += act.value("done", false) ? 0 : 1;
+  if (failed == 0) return kExitOk;
+  // A script must not mistake a partial clean for a clean repository.
+  write_all(STDERR_FILENO, "para: " + std::to_string(failed) +
+                               " clean-up actions did not complete; their reasons are above\n");
+  return kExitFailed;
 }
 
 // ---- logs

@@ -117,8 +117,37 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(repo.subtrees_dir(), ec)) {
     const std::string n = e.path().filename().string();
-    if (has_state(n)) continue;
+    std::error_code type;
+    // Only directories: a file or symlink here is not para's.
+    if (has_state(n) || !e.is_directory(type) || e.is_symlink(type)) continue;
     const std::string path = e.path().string();
+    if (fs::is_empty(path, type)) {
+      plan.push_back(
+          {"orphan_worktree", path, "an empty directory a crash left is removed", [path] {
+             std::error_code rm;
+             fs::remove(path, rm);
+             return Result<void>();
+           }});
+      continue;
+    }
+    // A directory git has no worktree registration for is not ours to delete.
+    const std::optional<std::string> admin = repo.worktree_admin_dir(path);
+    if (!admin) continue;
+    Result<std::vector<StatusEntry>> changes = git_status(GitTarget::worktree(*admin, path));
+    if (!changes || !changes->empty()) {
+      plan.push_back(
+          {"orphan_worktree_kept", path,
+           "a worktree no session owns has uncommitted changes and is kept", [path, changes] {
+             return Result<void>(
+                 fail(Errc::conflict,
+                      path + " has uncommitted changes" +
+                          (changes ? " (" + std::to_string(changes->size()) + " paths)" : "") +
+                          "; commit or copy them, then remove it with git worktree "
+                          "remove --force " +
+                          path));
+           }});
+      continue;
+    }
     plan.push_back({"orphan_worktree", path, "a worktree no session owns is removed",
                     [&repo, path] { return remove_worktree(repo, path); }});
   }

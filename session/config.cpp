@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "core/fs.h"
@@ -328,8 +329,50 @@ std::string project_config_path(const std::string& repo_root) {
   return repo_root + "/.para/config.toml";
 }
 
+namespace {
+
+// The worktree and state directories must be para's own: clean removes what
+// it finds there, and neither may hold the other, the repository or .git.
+// The schema has already refused absolute paths and "..".
+std::optional<std::string> directories_problem(const std::string& subtrees,
+                                               const std::string& state) {
+  auto normal = [](const std::string& dir) {
+    std::string n = std::filesystem::path(dir).lexically_normal().generic_string();
+    while (n.size() > 1 && n.back() == '/') n.pop_back();
+    return n;
+  };
+  auto inside = [](const std::string& inner, const std::string& outer) {
+    return inner == outer || inner.rfind(outer + "/", 0) == 0;
+  };
+  const std::string sub = normal(subtrees), st = normal(state);
+  for (const auto& [key, dir] :
+       {std::pair{"directories.subtrees_dir", sub}, std::pair{"directories.state_dir", st}}) {
+    if (dir == "." || dir.empty()) {
+      return std::string(key) + " is the repository itself; use a directory of its own (e.g. " +
+             (key == std::string("directories.state_dir") ? ".para/state" : ".para/worktrees") +
+             ")";
+    }
+    if (inside(dir, ".git")) return std::string(key) + " is inside .git; choose another directory";
+  }
+  if (inside(sub, st) || inside(st, sub)) {
+    return "directories.subtrees_dir (" + sub + ") and directories.state_dir (" + st +
+           ") overlap; each needs a directory of its own";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<void> validate_config(const json& doc, const std::string& origin) {
-  const std::vector<std::string> errors = validate_json(schemas::get("config.schema"), doc, "");
+  std::vector<std::string> errors = validate_json(schemas::get("config.schema"), doc, "");
+  if (errors.empty() && doc.contains("directories")) {
+    const json& d = doc["directories"];
+    const Config defaults;
+    if (auto problem = directories_problem(d.value("subtrees_dir", defaults.subtrees_dir),
+                                           d.value("state_dir", defaults.state_dir))) {
+      errors.push_back(*problem);
+    }
+  }
   if (errors.empty()) return {};
   std::string message = origin + " is not a valid para configuration:";
   for (const std::string& e : errors) {
@@ -384,6 +427,11 @@ Result<Config> load_config(const std::string& repo_root) {
     Result<json> project = read_config_file(c.project_file);
     if (!project) return fail(project.error());
     apply(c, *project, false);
+  }
+  if (auto problem = directories_problem(c.subtrees_dir, c.state_dir)) {
+    return fail(Errc::invalid_argument,
+                "the configuration is not valid: " + *problem + " (" + c.user_file +
+                    (c.project_file.empty() ? "" : " and " + c.project_file) + ")");
   }
   c.effective = effective_json(c);
   return c;

@@ -48,12 +48,18 @@ std::string Repo::runtime_dir(const std::string& name) const {
 std::optional<std::string> Repo::worktree_admin_dir(const std::string& worktree) const {
   std::error_code ec;
   const fs::path admin_root = fs::path(common_dir) / "worktrees";
+  // git records the path it was given; para's and a symlinked worktrees
+  // directory's spellings differ, so compare resolved paths too.
+  const fs::path wanted = fs::weakly_canonical(worktree, ec);
   for (const auto& entry : fs::directory_iterator(admin_root, ec)) {
     Result<std::string> gitdir = read_file((entry.path() / "gitdir").string(), 4096);
     if (!gitdir) continue;
     std::string text = *gitdir;
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     if (text == worktree + "/.git") return entry.path().string();
+    std::error_code resolve;
+    const fs::path registered = fs::weakly_canonical(fs::path(text).parent_path(), resolve);
+    if (!resolve && !wanted.empty() && registered == wanted) return entry.path().string();
   }
   return std::nullopt;
 }
@@ -85,7 +91,8 @@ Result<Repo> open_known_repo(const std::string& root, const std::string& common_
 std::optional<std::string> session_from_cwd(const Repo& repo, const std::string& cwd) {
   std::error_code ec;
   const std::string dir = fs::weakly_canonical(cwd.empty() ? current_dir() : cwd, ec).string();
-  const std::string prefix = repo.subtrees_dir() + "/";
+  // Both sides resolved: the worktrees directory may be a symlink.
+  const std::string prefix = fs::weakly_canonical(repo.subtrees_dir(), ec).string() + "/";
   if (dir.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   std::string rest = dir.substr(prefix.size());
   const size_t slash = rest.find('/');

@@ -94,6 +94,20 @@ Result<json> resume_session(const Repo& repo, const ResumeRequest& rq) {
   // Repair the worktree.
   bool repaired = false;
   std::error_code ec;
+  if (std::filesystem::is_directory(s->worktree_path, ec) &&
+      !std::filesystem::is_empty(s->worktree_path, ec) &&
+      !repo.worktree_admin_dir(s->worktree_path)) {
+    // Files without a registration: git may reconnect them (a moved admin
+    // directory); otherwise they may be uncommitted work, never deleted here.
+    (void)git_locked(repo, {"worktree", "repair", s->worktree_path});
+    if (!repo.worktree_admin_dir(s->worktree_path)) {
+      return fail(Errc::conflict,
+                  "the worktree " + s->worktree_path + " of session '" + *name +
+                      "' has files but git has no registration for it. Move anything you want "
+                      "to keep out of it, remove the directory, then run para resume " +
+                      *name + " again");
+    }
+  }
   if (!std::filesystem::is_directory(s->worktree_path, ec) ||
       !repo.worktree_admin_dir(s->worktree_path)) {
     Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s->branch);

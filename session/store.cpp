@@ -37,6 +37,26 @@ Result<SessionState> read_session(const Repo& repo, const std::string& name) {
                                                     : "; sessions: " + known) +
                                      ". See para list.");
   }
+  if (!s) return s;
+  // The file records absolute paths, which point into the original of a
+  // moved or copied repository. The worktree is always this repository's
+  // <subtrees_dir>/<name>, and an admin directory only counts inside its
+  // .git/worktrees; what the file says otherwise is not followed.
+  if (s->name != name || s->branch.size() <= name.size() + 1 ||
+      s->branch.compare(s->branch.size() - name.size() - 1, std::string::npos, "/" + name) != 0) {
+    return fail(Errc::invalid_argument,
+                "the session state file " + repo.state_path(name) +
+                    " is corrupt (it names session '" + s->name + "' on branch '" + s->branch +
+                    "'). Run 'para clean' to move it aside, or remove it by hand.");
+  }
+  s->worktree_path = repo.worktree_path(name);
+  const std::string admin_root = repo.common_dir + "/worktrees/";
+  if (s->worktree_git_dir &&
+      (s->worktree_git_dir->rfind(admin_root, 0) != 0 ||
+       s->worktree_git_dir->find('/', admin_root.size()) != std::string::npos ||
+       s->worktree_git_dir->find("..") != std::string::npos)) {
+    s->worktree_git_dir.reset();
+  }
   return s;
 }
 

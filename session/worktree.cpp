@@ -32,6 +32,15 @@ Result<GitTarget> worktree_target(const Repo& repo, const SessionState& state) {
   return GitTarget::worktree(admin, state.worktree_path);
 }
 
+bool inside_subtrees_dir(const Repo& repo, const std::string& path) {
+  std::error_code ec;
+  const std::string dir = fs::weakly_canonical(repo.subtrees_dir(), ec).string();
+  if (ec || dir.empty()) return false;
+  const std::string resolved = fs::weakly_canonical(path, ec).string();
+  return !ec && resolved.size() > dir.size() + 1 && resolved.compare(0, dir.size(), dir) == 0 &&
+         resolved[dir.size()] == '/' && resolved.find('/', dir.size() + 1) == std::string::npos;
+}
+
 Result<FileLock> lock_worktrees(const Repo& repo, FileLock::Mode mode) {
   if (auto d = make_dirs(repo.locks_dir()); !d) return fail(d.error());
   return FileLock::acquire(repo.locks_dir() + "/worktrees.lock", mode, std::chrono::minutes(2));
@@ -168,9 +177,15 @@ Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch
 }
 
 Result<void> remove_worktree(const Repo& repo, const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && !inside_subtrees_dir(repo, path)) {
+    return fail(Errc::conflict, "refusing to remove " + path + ": it is not a worktree in " +
+                                    repo.subtrees_dir() +
+                                    " (was the repository moved, or the state file edited?). "
+                                    "Remove it by hand if it should go.");
+  }
   Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
   if (!lock) return fail(lock.error());
-  std::error_code ec;
   if (fs::exists(path, ec)) {
     // Twice --force: also removes a locked worktree (one a crash left locked).
     (void)git_run(repo.main(), {"worktree", "remove", "--force", "--force", path});

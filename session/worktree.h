@@ -44,8 +44,13 @@ Result<void> check_out_worktree(const SessionState& state);
 Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch,
                           const std::string& base);
 
+/// Whether `path` is a direct child of the worktrees directory (resolved:
+/// symlinks and spellings do not matter).
+bool inside_subtrees_dir(const Repo& repo, const std::string& path);
+
 /// Removes a worktree and its registration, whatever state it is in (also
-/// half-deleted or locked). Idempotent.
+/// half-deleted or locked). Idempotent. Errors: conflict when `path` exists
+/// outside the worktrees directory: nothing else is ever deleted.
 Result<void> remove_worktree(const Repo& repo, const std::string& path);
 
 /// Writes the files a new or resumed session needs: the status directory

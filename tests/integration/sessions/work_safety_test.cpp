@@ -1,0 +1,142 @@
+// No para command deletes what is not its own or loses work: clean touches
+// only registered, clean worktrees; a moved or copied repository's state
+// never reaches the original; the worktrees directory may be a symlink.
+// Each case is a finding of a review that reproduced the loss on the old code.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "tests/integration/sessions/para_repo.h"
+
+namespace para::test {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+bool has_action(const json& clean, const std::string& kind, const std::string& target_end) {
+  for (const json& a : clean["actions"]) {
+    const std::string target = a["target"];
+    if (a["kind"] == kind && target.size() >= target_end.size() &&
+        target.compare(target.size() - target_end.size(), target_end.size(), target_end) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("integration/sessions/work_safety") {
+  TEST_CASE(
+      "worktree and state directories that hold the repository, .git or each other are "
+      "refused") {
+    ParaRepo r;
+    for (const std::string& bad :
+         {std::string("subtrees_dir = \".\""), std::string("subtrees_dir = \"./\""),
+          std::string("subtrees_dir = \".para\""), std::string("subtrees_dir = \".git/wt\""),
+          std::string("state_dir = \".para/worktrees/s\"")}) {
+      CAPTURE(bad);
+      fs::create_directories(r.path() + "/.para");
+      write_text(r.path() + "/.para/config.toml", "[directories]\n" + bad + "\n");
+      const std::string before = r.snapshot();
+      Completed c = r.para({"start", "x"});
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find("directories.") != std::string::npos);
+      CHECK(r.snapshot() == before);
+      CHECK_FALSE(fs::exists(r.path() + "/.para/state"));
+      Completed clean = r.para({"clean", "--force"});
+      CHECK(clean.exit_code == 1);
+      CHECK(fs::exists(r.path() + "/.git/HEAD"));
+      CHECK(fs::exists(r.path() + "/.para/config.toml"));
+    }
+    fs::remove(r.path() + "/.para/config.toml");
+    Completed set = r.para({"config", "set", "directories.subtrees_dir", "."});
+    CHECK(set.exit_code == 1);
+    CHECK(set.err.find("repository itself") != std::string::npos);
+  }
+
+  TEST_CASE("clean removes only registered worktrees without changes; everything else stays") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "dirty"}).exit_code == 0);
+    REQUIRE(r.para({"start", "tidy"}).exit_code == 0);
+    write_text(r.worktree("dirty") + "/precious.txt", "unsaved work\n");
+    // Their state is lost (deleted by hand, or moved aside as corrupt).
+    fs::remove(r.state_dir() + "/dirty.state");
+    fs::remove(r.state_dir() + "/tidy.state");
+    // Things in the worktrees directory that are not worktrees at all.
+    fs::create_directories(r.worktree("notes"));
+    write_text(r.worktree("notes") + "/todo.txt", "mine\n");
+    write_text(r.path() + "/.para/worktrees/README", "mine too\n");
+    fs::create_directories(r.worktree("empty"));
+
+    json plan = r.para_json({"clean", "--dry-run"});
+    CHECK(has_action(plan, "orphan_worktree_kept", "/dirty"));
+    CHECK(has_action(plan, "orphan_worktree", "/tidy"));
+    CHECK(has_action(plan, "orphan_worktree", "/empty"));
+    CHECK_FALSE(has_action(plan, "orphan_worktree", "/notes"));
+    CHECK_FALSE(has_action(plan, "orphan_worktree", "/README"));
+
+    Completed clean = r.para({"clean", "--force"});
+    CHECK(clean.exit_code == 1);  // the kept worktree is reported as not cleaned
+    CHECK(clean.out.find("uncommitted changes") != std::string::npos);
+    CHECK(clean.err.find("did not complete") != std::string::npos);
+    CHECK(read_text(r.worktree("dirty") + "/precious.txt") == "unsaved work\n");
+    CHECK_FALSE(fs::exists(r.worktree("tidy")));
+    CHECK_FALSE(fs::exists(r.worktree("empty")));
+    CHECK(read_text(r.worktree("notes") + "/todo.txt") == "mine\n");
+    CHECK(read_text(r.path() + "/.para/worktrees/README") == "mine too\n");
+  }
+
+  TEST_CASE("a symlinked worktrees directory: resume keeps the files, finish works inside it") {
+    ParaRepo r;
+    TempDir disk;
+    fs::create_directories(r.path() + "/.para");
+    fs::create_directory_symlink(disk.path(), r.path() + "/.para/worktrees");
+    REQUIRE(r.para({"start", "linked"}).exit_code == 0);
+    write_text(r.worktree("linked") + "/precious.txt", "work\n");
+    Completed resume = r.para({"resume", "linked"});
+    CHECK_MESSAGE(resume.exit_code == 0, resume.err);
+    CHECK(read_text(r.worktree("linked") + "/precious.txt") == "work\n");
+    Completed finish = r.para({"finish", "linked work"}, r.worktree("linked"));
+    CHECK_MESSAGE(finish.exit_code == 0, finish.err);
+    CHECK(r.repo().git_out({"show", "para/linked:precious.txt"}) == "work");
+  }
+
+  TEST_CASE("a copied repository's sessions act on the copy, never on the original") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "x"}).exit_code == 0);
+    write_text(r.worktree("x") + "/precious.txt", "original's work\n");
+    TempDir copies;
+    const std::string copy = copies.path() + "/copy";
+    fs::copy(r.path(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    const std::string before = r.snapshot();
+    Completed cancel = run_cmd({built_binary("para"), "cancel", "--force", "x"}, r.env(), copy);
+    CAPTURE(cancel.err);
+    CHECK(read_text(r.worktree("x") + "/precious.txt") == "original's work\n");
+    CHECK(r.snapshot() == before);
+  }
+
+  TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "a"}).exit_code == 0);
+    REQUIRE(r.para({"start", "b"}).exit_code == 0);
+    write_text(r.worktree("a") + "/keep.txt", "a's work\n");
+    json state = json::parse(read_text(r.state_dir() + "/b.state"));
+    state["branch"] = "main";
+    write_text(r.state_dir() + "/b.state", state.dump());
+    Completed cancel = r.para({"cancel", "--force", "b"});
+    CHECK(cancel.exit_code == 1);
+    CHECK(cancel.err.find("corrupt") != std::string::npos);
+    CHECK(r.repo().git({"rev-parse", "--verify", "-q", "refs/heads/main"}).exit_code == 0);
+    state["branch"] = "para/b";
+    state["worktree_path"] = r.worktree("a");
+    write_text(r.state_dir() + "/b.state", state.dump());
+    CHECK(r.para({"cancel", "--force", "b"}).exit_code == 0);
+    CHECK(read_text(r.worktree("a") + "/keep.txt") == "a's work\n");
+    CHECK_FALSE(fs::exists(r.worktree("b")));
+  }
+}
+
+}  // namespace para::test
