@@ -119,6 +119,18 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
                   "session '" + *name + "' has uncommitted changes:" + list +
                       "\nCommit them (para finish), or cancel with --force to discard them.");
     }
+    // A sandboxed agent's HEAD is pointed back when the cancel settles its
+    // git; an unsandboxed worktree elsewhere holds commits the archive misses.
+    if (!s->sandbox_enabled && !s->is_container) {
+      if (std::optional<std::string> elsewhere = head_elsewhere(repo, *s)) {
+        return fail(Errc::conflict,
+                    "the worktree of session '" + *name + "' is not on its branch " + s->branch +
+                        " (HEAD is " + *elsewhere +
+                        "); commits made there would not be archived. Switch back (git -C " +
+                        s->worktree_path + " switch " + s->branch +
+                        ") and merge them, or cancel with --force to discard them.");
+      }
+    }
   }
   const std::string archived =
       repo.archive_prefix() + compact_utc(std::chrono::system_clock::now()) + "/" + *name;

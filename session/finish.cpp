@@ -89,6 +89,15 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const bool has_worktree = fs::is_directory(s->worktree_path, ec);
+  if (has_worktree) {
+    if (std::optional<std::string> elsewhere = head_elsewhere(repo, *s)) {
+      return fail(Errc::conflict,
+                  "the worktree of session '" + *name + "' is not on its branch " + s->branch +
+                      " (HEAD is " + *elsewhere + "), so its work would not reach " + s->branch +
+                      ". Bring the commits onto the branch (e.g. git -C " + s->worktree_path +
+                      " switch " + s->branch + " and merge or cherry-pick them), then finish again");
+    }
+  }
   bool committed = false;
   std::string commit;
   bool dirty_after = false;

@@ -219,6 +219,19 @@ Result<void> write_session_files(const Repo& repo, const SessionState& state) {
   return {};
 }
 
+std::optional<std::string> head_elsewhere(const Repo& repo, const SessionState& state) {
+  Result<GitTarget> target = worktree_target(repo, state);
+  if (!target) return std::nullopt;  // no registration: the callers' own checks report it
+  Result<std::string> head = read_file(target->git_dir + "/HEAD", 4096);
+  if (!head) return std::nullopt;
+  std::string text = *head;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text == "ref: refs/heads/" + state.branch) return std::nullopt;
+  if (text.rfind("ref: refs/heads/", 0) == 0) return "on branch " + text.substr(16);
+  if (text.rfind("ref: ", 0) == 0) return "at " + text.substr(5);
+  return "detached at " + text.substr(0, 12);
+}
+
 Result<std::vector<std::string>> uncommitted_changes(const Repo& repo, const SessionState& state) {
   Result<GitTarget> target = worktree_target(repo, state);
   if (!target) return fail(target.error());

@@ -57,6 +57,12 @@ Result<void> remove_worktree(const Repo& repo, const std::string& path);
 /// and its para-compatible link, and CLAUDE.local.md in the worktree.
 Result<void> write_session_files(const Repo& repo, const SessionState& state);
 
+/// Where the worktree's HEAD points when that is not the session's branch
+/// ("detached at 1a2b3c…", "on branch other"); nullopt when it is on the
+/// branch or the worktree is not registered. Work committed there would not
+/// reach the session's branch.
+std::optional<std::string> head_elsewhere(const Repo& repo, const SessionState& state);
+
 /// Whether the worktree has uncommitted changes; the list of paths.
 Result<std::vector<std::string>> uncommitted_changes(const Repo& repo, const SessionState& state);
 

@@ -118,6 +118,39 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(r.snapshot() == before);
   }
 
+  TEST_CASE("finish and cancel refuse a worktree whose HEAD left the session's branch") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "moved"}).exit_code == 0);
+    const std::string wt = r.worktree("moved");
+    const std::string tip = r.repo().git_out({"rev-parse", "para/moved"});
+    const std::vector<std::string> in_wt = {"git", "-C", wt};
+    auto git_wt = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), in_wt.begin(), in_wt.end());
+      return run_cmd(args, r.env(), wt);
+    };
+    REQUIRE(git_wt({"checkout", "-q", "--detach"}).exit_code == 0);
+    write_text(wt + "/work.txt", "detached work\n");
+    REQUIRE(git_wt({"add", "work.txt"}).exit_code == 0);
+    REQUIRE(git_wt({"commit", "-q", "-m", "on a detached HEAD"}).exit_code == 0);
+    const std::string before = r.snapshot();
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"finish", "done", "moved"},
+          std::vector<std::string>{"cancel", "moved"}}) {
+      CAPTURE(args);
+      Completed c = r.para(args);
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find("not on its branch para/moved") != std::string::npos);
+      CHECK(c.err.find("detached at") != std::string::npos);
+      CHECK(r.snapshot() == before);
+    }
+    CHECK(r.repo().git_out({"rev-parse", "para/moved"}) == tip);
+    // Back on the branch with the commit merged, finish carries the work.
+    REQUIRE(git_wt({"switch", "-q", "para/moved"}).exit_code == 0);
+    REQUIRE(git_wt({"merge", "-q", "--ff-only", "HEAD@{1}"}).exit_code == 0);
+    REQUIRE(r.para({"finish", "done", "moved"}).exit_code == 0);
+    CHECK(r.repo().git_out({"show", "para/moved:work.txt"}) == "detached work");
+  }
+
   TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
     ParaRepo r;
     REQUIRE(r.para({"start", "a"}).exit_code == 0);
