@@ -80,6 +80,18 @@ json archives_json(const Repo& repo) {
   return out;
 }
 
+std::string new_archive_name(const Repo& repo, const std::string& name) {
+  auto t = std::chrono::system_clock::now();
+  for (int i = 0; i < 1000; ++i, t += std::chrono::seconds(1)) {
+    const std::string branch = repo.archive_prefix() + compact_utc(t) + "/" + name;
+    if (!git_read_branch(repo.common_dir, branch)) {
+      Result<std::optional<std::string>> taken = git_resolve(repo.main(), "refs/heads/" + branch);
+      if (taken && !*taken) return branch;
+    }
+  }
+  return repo.archive_prefix() + compact_utc(t) + "/" + name;
+}
+
 // Finishes a cancel whose intent is recorded in the state (also used by clean).
 Result<void> complete_cancel(const Repo& repo, const SessionState& s) {
   if (auto r = stop_agent(repo, s); !r) return fail(r.error());
@@ -132,8 +144,7 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
       }
     }
   }
-  const std::string archived =
-      repo.archive_prefix() + compact_utc(std::chrono::system_clock::now()) + "/" + *name;
+  const std::string archived = new_archive_name(repo, *name);
   Result<SessionState> marked = update_session(repo, *name, [&](SessionState& st) {
     st.status = SessionStatus::cancelled;
     st.owner_pid = ::getpid();

@@ -31,10 +31,6 @@ bool owner_gone(const SessionState& s) {
   return !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
 }
 
-std::string archive_name(const Repo& repo, const std::string& name) {
-  return repo.archive_prefix() + compact_utc(std::chrono::system_clock::now()) + "/" + name;
-}
-
 // A branch with commits of its own is archived; one without is deleted.
 Result<void> retire_branch(const Repo& repo, const std::string& branch, const std::string& name,
                            const std::optional<std::string>& parent) {
@@ -46,7 +42,7 @@ Result<void> retire_branch(const Repo& repo, const std::string& branch, const st
         git_out(repo.main(), {"rev-list", "--count", *parent + ".." + "refs/heads/" + branch});
     has_work = !count || *count != "0";
   }
-  if (has_work) return git_locked(repo, {"branch", "-m", branch, archive_name(repo, name)});
+  if (has_work) return git_locked(repo, {"branch", "-m", branch, new_archive_name(repo, name)});
   return git_locked(repo, {"branch", "-D", branch});
 }
 

@@ -32,6 +32,11 @@ nlohmann::json archives_json(const Repo& repo);
 /// beyond session.max_archives), oldest last.
 std::vector<std::string> expired_archives(const Repo& repo);
 
+/// A free archive branch name for session `name`: <prefix>/archived/<UTC
+/// time>/<name>, one second later per archive of the same name already
+/// taken at that time (two cancels in one second must not collide).
+std::string new_archive_name(const Repo& repo, const std::string& name);
+
 /// Completes a cancel whose intent (status Cancelled, archived_branch) is
 /// recorded: stops the agent, removes the worktree, archives the branch and
 /// deletes the session's files. Used by cancel and by clean.

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "tests/integration/sessions/para_repo.h"
@@ -149,6 +150,23 @@ TEST_SUITE("integration/sessions/work_safety") {
     REQUIRE(git_wt({"merge", "-q", "--ff-only", "HEAD@{1}"}).exit_code == 0);
     REQUIRE(r.para({"finish", "done", "moved"}).exit_code == 0);
     CHECK(r.repo().git_out({"show", "para/moved:work.txt"}) == "detached work");
+  }
+
+  TEST_CASE("cancelling the same name twice in one second keeps both archives") {
+    ParaRepo r;
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(r.para({"start", "again"}).exit_code == 0);
+      write_text(r.worktree("again") + "/n.txt", std::to_string(i) + "\n");
+      REQUIRE(r.para({"finish", "round " + std::to_string(i), "again"}).exit_code == 0);
+      REQUIRE(r.para({"resume", "again"}).exit_code == 0);
+      Completed c = r.para({"cancel", "again"});
+      CHECK_MESSAGE(c.exit_code == 0, c.err);
+    }
+    const std::string archives =
+        r.repo().git_out({"for-each-ref", "--format=%(refname)", "refs/heads/para/archived/"});
+    CHECK(std::count(archives.begin(), archives.end(), '\n') == 2);  // three lines
+    CHECK(r.para_json({"list"})["problems"].empty());
+    CHECK_FALSE(fs::exists(r.state_dir() + "/again.state"));
   }
 
   TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
