@@ -32,6 +32,43 @@ void write_review_status(const Repo& repo, const SessionState& s) {
   }
 }
 
+// A branch `finish -b` may create: outside para's namespace (clean would
+// treat it as an orphan) and free, also of git's file/directory conflicts
+// (a/b cannot exist beside a), checked before anything is committed.
+Result<void> check_new_branch(const Repo& repo, const std::string& branch) {
+  if (branch.rfind(repo.config.branch_prefix + "/", 0) == 0) {
+    return fail(Errc::invalid_argument,
+                "the branch '" + branch + "' is inside " + repo.config.branch_prefix +
+                    "/, which para manages; choose a name outside it, e.g. 'feature/" +
+                    branch.substr(repo.config.branch_prefix.size() + 1) + "'");
+  }
+  std::vector<std::string> clashes = {branch};
+  for (size_t slash = branch.find('/'); slash != std::string::npos;
+       slash = branch.find('/', slash + 1)) {
+    clashes.push_back(branch.substr(0, slash));
+  }
+  for (const std::string& b : clashes) {
+    Result<std::optional<std::string>> taken = git_resolve(repo.main(), "refs/heads/" + b);
+    if (!taken) return fail(taken.error());
+    if (*taken) {
+      return fail(Errc::already_exists, b == branch ? "the branch '" + branch +
+                                                          "' already exists; pick another name, "
+                                                          "e.g. '" +
+                                                          branch + "-2'"
+                                                    : "the branch '" + b +
+                                                          "' exists, so git cannot create '" +
+                                                          branch + "'; pick another name");
+    }
+  }
+  Result<std::vector<std::string>> below = git_branches(repo.main(), branch + "/");
+  if (below && !below->empty()) {
+    return fail(Errc::already_exists, "branches under '" + branch + "/' exist (" + below->front() +
+                                          "), so git cannot create '" + branch +
+                                          "'; pick another name");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> resolve_session(const Repo& repo, const std::optional<std::string>& name,
@@ -72,13 +109,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
                     " (or was interrupted); run para clean first");
   }
   if (rq.branch) {
-    Result<std::optional<std::string>> taken = git_resolve(repo.main(), "refs/heads/" + *rq.branch);
-    if (!taken) return fail(taken.error());
-    if (*taken) {
-      return fail(Errc::already_exists, "the branch '" + *rq.branch +
-                                            "' already exists; pick another name, e.g. '" +
-                                            *rq.branch + "-2'");
-    }
+    if (auto r = check_new_branch(repo, *rq.branch); !r) return fail(r.error());
   }
 
   if (auto r = stop_agent(repo, *s); !r) return fail(r.error());
@@ -91,11 +122,12 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   const bool has_worktree = fs::is_directory(s->worktree_path, ec);
   if (has_worktree) {
     if (std::optional<std::string> elsewhere = head_elsewhere(repo, *s)) {
-      return fail(Errc::conflict,
-                  "the worktree of session '" + *name + "' is not on its branch " + s->branch +
-                      " (HEAD is " + *elsewhere + "), so its work would not reach " + s->branch +
-                      ". Bring the commits onto the branch (e.g. git -C " + s->worktree_path +
-                      " switch " + s->branch + " and merge or cherry-pick them), then finish again");
+      return fail(Errc::conflict, "the worktree of session '" + *name + "' is not on its branch " +
+                                      s->branch + " (HEAD is " + *elsewhere +
+                                      "), so its work would not reach " + s->branch +
+                                      ". Bring the commits onto the branch (e.g. git -C " +
+                                      s->worktree_path + " switch " + s->branch +
+                                      " and merge or cherry-pick them), then finish again");
     }
   }
   bool committed = false;

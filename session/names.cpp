@@ -122,7 +122,7 @@ Result<void> validate_branch_name(const std::string& branch) {
   if (branch.size() > 250) return bad("it is longer than 250 characters");
   if (branch[0] == '-') return bad("it starts with '-'");
   if (branch.rfind("refs/", 0) == 0) return bad("it starts with 'refs/'");
-  if (branch == "@") return bad("'@' alone is reserved");
+  if (branch == "@" || branch == "HEAD") return bad("'" + branch + "' is reserved by git");
   if (branch.find("..") != std::string::npos) return bad("it contains '..'");
   if (branch.find("@{") != std::string::npos) return bad("it contains '@{'");
   if (branch.find("//") != std::string::npos) return bad("it contains '//'");

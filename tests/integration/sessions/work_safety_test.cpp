@@ -169,6 +169,30 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK_FALSE(fs::exists(r.state_dir() + "/again.state"));
   }
 
+  TEST_CASE("finish -b refuses para's namespace and names git cannot create, before committing") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "b1"}).exit_code == 0);
+    r.repo().git_out({"branch", "topic"});
+    r.repo().git_out({"branch", "deep/er"});
+    write_text(r.worktree("b1") + "/w.txt", "work\n");
+    const std::string before = r.snapshot();
+    const std::pair<std::string, std::string> rows[] = {{"para/release", "para manages"},
+                                                        {"HEAD", "reserved"},
+                                                        {"topic/final", "'topic' exists"},
+                                                        {"deep", "under 'deep/'"},
+                                                        {"topic", "already exists"}};
+    for (const auto& [branch, expect] : rows) {
+      CAPTURE(branch);
+      Completed c = r.para({"finish", "msg", "b1", "-b", branch});
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find(expect) != std::string::npos);
+      CHECK(r.snapshot() == before);
+    }
+    REQUIRE(r.para({"finish", "msg", "b1", "-b", "feature/b1"}).exit_code == 0);
+    CHECK(r.repo().git_out({"show", "feature/b1:w.txt"}) == "work");
+    CHECK(r.para_json({"list"})["orphans"].empty());
+  }
+
   TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
     ParaRepo r;
     REQUIRE(r.para({"start", "a"}).exit_code == 0);
