@@ -71,6 +71,10 @@ ParsedHead parse_head(std::string_view buffer, size_t max_head) {
     if (buffer.find('\0') != std::string_view::npos) {
       return invalid(400, "NUL byte in request head");
     }
+    for (size_t lf = buffer.find('\n'); lf != std::string_view::npos;
+         lf = buffer.find('\n', lf + 1)) {
+      if (lf == 0 || buffer[lf - 1] != '\r') return invalid(400, "bare LF in request head");
+    }
     return {};
   }
   const size_t size = end + 4;
@@ -202,6 +206,15 @@ ParsedHead parse_head(std::string_view buffer, size_t max_head) {
   }
   if (seen_te && content_length) {
     return invalid(400, "Content-Length together with Transfer-Encoding is refused");
+  }
+  h.chunked = seen_te;
+  if (content_length) {
+    const std::string& v = *content_length;
+    if (v.empty() || v.size() > 18 ||
+        !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return invalid(400, "invalid Content-Length");
+    }
+    h.body_length = std::stoull(v);
   }
   out.status = ParsedHead::Status::complete;
   return out;

@@ -32,6 +32,8 @@ struct RequestHead {
   std::string version;  // "HTTP/1.1" or "HTTP/1.0"
   std::vector<std::pair<std::string, std::string>> headers;  // as sent, values trimmed
   std::optional<std::string> proxy_authorization;            // its value, if sent
+  uint64_t body_length = 0;                                  // Content-Length (0 without one)
+  bool chunked = false;                                      // a Transfer-Encoding header was sent
   size_t size = 0;  // bytes of the head, final CRLFCRLF included
 };
 

@@ -83,7 +83,7 @@ Result<Entry> parse_entry(std::string_view written, bool deny) {
     return e;
   }
   e.kind = subdomains ? Entry::Kind::subdomains_only : Entry::Kind::apex_and_subdomains;
-  if (!deny && is_public_suffix(e.host)) {
+  if (!deny && (is_public_suffix(e.host) || has_public_suffixes_below(e.host))) {
     return refuse(e.host + " is a public suffix: names under it belong to unrelated owners, so " +
                   (subdomains ? "*." + e.host : e.host) +
                   " would allow all of them; list the exact domains you need (for example "
@@ -212,6 +212,16 @@ const std::vector<IpAddress>* Policy::pinned(const std::string& host) const {
     if (name == host) return &addresses;
   }
   return nullptr;
+}
+
+std::optional<std::string> Policy::ip_denied(const IpAddress& ip, uint16_t port) const {
+  const std::string text = to_string(ip);
+  for (const Entry& e : denied_) {
+    if (e.kind == Entry::Kind::ip && e.host == text && (e.port == 0 || e.port == port)) {
+      return e.text;
+    }
+  }
+  return std::nullopt;
 }
 
 bool Policy::ip_listed(const IpAddress& ip) const {

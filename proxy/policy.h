@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,9 @@ class Policy {
   /// The pinned address of a canonical name, if any. A pin is trusted: the
   /// operator says where that name lives (used by tests to reach loopback).
   const std::vector<IpAddress>* pinned(const std::string& host) const;
+  /// The IP-literal deny entry that names this address (and port), if any:
+  /// deny wins also over the address a name resolves to, pinned or not.
+  std::optional<std::string> ip_denied(const IpAddress& ip, uint16_t port) const;
   /// Whether an explicit IP-literal allow entry names this address.
   bool ip_listed(const IpAddress& ip) const;
   bool allow_local_destinations() const { return allow_local_; }

@@ -23,4 +23,8 @@ bool is_public_suffix(std::string_view name) {
   return has_rule("*." + std::string(name.substr(dot + 1)));
 }
 
+bool has_public_suffixes_below(std::string_view name) {
+  return !name.empty() && has_rule("*." + std::string(name));
+}
+
 }  // namespace para::proxy

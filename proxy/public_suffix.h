@@ -14,6 +14,11 @@ namespace para::proxy {
 /// "co.uk", "github.io". Both the ICANN and the private sections count.
 bool is_public_suffix(std::string_view name);
 
+/// Whether the list makes every name directly under `name` a public suffix
+/// (a "*.name" rule, as for "bd" or "kawasaki.jp"): then `name` and its
+/// subdomains span unrelated owners, although `name` itself is no rule.
+bool has_public_suffixes_below(std::string_view name);
+
 namespace detail {
 extern const std::string_view kPublicSuffixRules[];  // sorted
 extern const size_t kPublicSuffixRuleCount;

@@ -116,6 +116,8 @@ const char* status_phrase(int status) {
       return "Method Not Allowed";
     case 407:
       return "Proxy Authentication Required";
+    case 411:
+      return "Length Required";
     case 502:
       return "Bad Gateway";
     case 504:
@@ -517,10 +519,29 @@ class Connection {
         return try_hello();
       case State::relaying:
         last_activity_ = uv_now(&server_->loop);
+        if (!head_.connect && !take_request_body(bytes.size())) return;
         return forward(bytes, false);
       default:
         return;  // not reading in the other states
     }
+  }
+
+  // Plain HTTP is one request per connection: each request is checked
+  // against the policy and logged, so bytes past the first request's body
+  // (a pipelined or kept-alive second request, which the origin would serve
+  // under any Host) end the connection. False when it was closed.
+  bool take_request_body(size_t n) noexcept {
+    if (n > request_body_left_) {
+      // The logged request was allowed and served; the next one is never
+      // read (the client retries it on a new, checked connection).
+      close_with("allow", status_,
+                 reason_ +
+                     "; the connection ended at a second request on it (plain HTTP "
+                     "through the proxy is one request per connection)");
+      return false;
+    }
+    request_body_left_ -= n;
+    return true;
   }
 
   void on_upstream_read(ssize_t nread, const char* data) noexcept {
@@ -552,6 +573,15 @@ class Connection {
     decision_rule_ = l.options.policy->match(head_.host, head_.port,
                                              head_.connect ? Scheme::connect : Scheme::http);
     if (!decision_rule_.allowed) return reply(403, decision_rule_.reason, "deny");
+    if (!head_.connect && head_.chunked) {
+      // Without a length the end of the request, and so the start of a
+      // smuggled second one, cannot be told.
+      return reply(411,
+                   "a plain-HTTP request body needs a Content-Length (Transfer-Encoding is not "
+                   "relayed); use HTTPS or send the length",
+                   "deny");
+    }
+    request_body_left_ = head_.body_length;
     set_outcome("allow", head_.connect ? 200 : 0, decision_rule_.reason);
     resolve();
   }
@@ -611,8 +641,12 @@ class Connection {
     const bool allow_local = trusted || policy.allow_local_destinations();
     std::string first_refusal;
     for (const IpAddress& ip : addresses) {
-      const std::optional<std::string> refusal =
-          destination_refusal(ip, allow_local, server_->own_addresses());
+      std::optional<std::string> refusal;
+      if (std::optional<std::string> rule = policy.ip_denied(ip, head_.port)) {
+        refusal = to_string(ip) + ", which the deny list names (" + *rule + ")";
+      } else {
+        refusal = destination_refusal(ip, allow_local, server_->own_addresses());
+      }
       if (!refusal) {
         candidates_.push_back(ip);
       } else if (first_refusal.empty()) {
@@ -672,6 +706,13 @@ class Connection {
     std::string early = std::move(head_buf_);
     head_buf_.clear();
     if (!head_.connect) {
+      if (early.size() > request_body_left_) {
+        return reply(400,
+                     "pipelined requests are refused: plain HTTP through the proxy is one request "
+                     "per connection",
+                     "deny");
+      }
+      request_body_left_ -= early.size();
       send(false, origin_request(head_) + early);
       return start_relaying();
     }
@@ -759,8 +800,10 @@ class Connection {
   // Switches a copying tunnel to splice(2) when it qualifies (see the theory
   // of operation). False, and nothing changed, when it does not.
   bool start_splicing() noexcept {
-    if (!server_->options.splice || client_eof_ || upstream_eof_ || client_paused_ ||
-        upstream_paused_ || bytes_up_ + bytes_down_ < server_->options.splice_after ||
+    // Plain HTTP stays on the copy path: its client bytes are counted.
+    if (!server_->options.splice || !head_.connect || client_eof_ || upstream_eof_ ||
+        client_paused_ || upstream_paused_ ||
+        bytes_up_ + bytes_down_ < server_->options.splice_after ||
         uv_stream_get_write_queue_size(client()) != 0 ||
         uv_stream_get_write_queue_size(as_stream(&upstream_)) != 0 || !server_->fds_to_spare(4)) {
       return false;
@@ -1030,6 +1073,7 @@ class Connection {
   SystemTime start_time_;
   uint64_t started_ms_ = 0, last_activity_ = 0;
   uint64_t bytes_up_ = 0, bytes_down_ = 0;
+  uint64_t request_body_left_ = 0;  // plain HTTP: body bytes the client may still send
   std::string decision_, reason_, address_;
   int status_ = 0;
 };

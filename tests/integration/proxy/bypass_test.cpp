@@ -114,6 +114,27 @@ TEST_SUITE("proxy/bypass") {
     CHECK(b.http.requests().empty());
   }
 
+  TEST_CASE("an IP the deny list names is refused also when an allowed name resolves to it") {
+    Bypass b;
+    InProcessProxy proxy;
+    const std::string denied = proxy.listen_tcp({.allowed = {"allowed.test:" + b.echo_port},
+                                                 .denied = {"127.0.0.1"},
+                                                 .include_essential = false,
+                                                 .pins = {"allowed.test:127.0.0.1"}},
+                                                "denied");
+    proxy.start();
+    CHECK(b.connect_status(denied, "allowed.test:" + b.echo_port) == 403);
+    CHECK_FALSE(wait_for_log(proxy.log_path("denied"), {"which the deny list names"}).empty());
+    CHECK(b.tunnel_echoes(b.strict, "allowed.test:" + b.echo_port, client_hello("allowed.test")));
+  }
+
+  TEST_CASE("a head with a bare LF is refused at once, not at the head timeout") {
+    Bypass b;
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(b.raw_status(b.strict, "CONNECT allowed.test:" + b.echo_port + " HTTP/1.1\n\n") == 400);
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  }
+
   TEST_CASE("row 3: a pinned name to a metadata endpoint is never dialled") {
     Bypass b;
     CHECK(b.connect_status(b.strict, "meta.test:" + b.echo_port) == 403);
@@ -205,8 +226,8 @@ TEST_SUITE("proxy/bypass") {
     CHECK(echoed.empty());
     CHECK_FALSE(wait_for_log(b.log("strict"), {"did not start with a TLS ClientHello"}).empty());
 
-    // A second absolute-form request pipelined after an allowed one goes to the
-    // first origin (one request per connection), never to evil.test.
+    // A second absolute-form request pipelined after an allowed one is refused
+    // before any origin is dialled (one request per connection).
     const std::string ok_port = std::to_string(b.http.port());
     const std::string evil_port = std::to_string(b.evil_http.port());
     Client pipelined(b.strict);
@@ -215,8 +236,35 @@ TEST_SUITE("proxy/bypass") {
                    "/two HTTP/1.1\r\nHost: evil.test:" + evil_port + "\r\n\r\n");
     std::string reply;
     pipelined.read_to_eof(&reply, 5s);
-    CHECK(reply.find("seen /one") != std::string::npos);
+    CHECK(status_of(reply) == 400);
+    CHECK(reply.find("one request per connection") != std::string::npos);
+    CHECK(b.http.requests().empty());
     CHECK(b.evil_http.requests().empty());
+
+    // An origin that keeps the connection open despite "Connection: close"
+    // (here: the echo server, which answers with the request it got) does
+    // not carry a second request: the proxy ends the connection instead.
+    Client kept(b.strict);
+    kept.send("GET http://allowed.test:" + b.echo_port +
+              "/one HTTP/1.1\r\nHost: allowed.test:" + b.echo_port + "\r\n\r\n");
+    CHECK(kept.read_until("\r\n\r\n").find("GET /one HTTP/1.1") == 0);
+    kept.send("GET http://evil.test:" + b.echo_port +
+              "/two?token=T HTTP/1.1\r\nHost: evil.test:" + b.echo_port + "\r\n\r\n");
+    std::string after;
+    CHECK(kept.read_to_eof(&after, 5s));
+    CHECK(after.empty());
+    CHECK_FALSE(wait_for_log(b.log("strict"), {"a second request on it"}).empty());
+    // Its allowed counterpart: a request with a body of the declared length.
+    Client post(b.strict);
+    post.send("POST http://allowed.test:" + ok_port + "/form HTTP/1.1\r\nHost: allowed.test:" +
+              ok_port + "\r\nContent-Length: 5\r\n\r\nhello");
+    std::string posted;
+    post.read_to_eof(&posted, 5s);
+    CHECK(posted.find("seen /form") != std::string::npos);
+    // A body without a length cannot be framed, so it is refused.
+    CHECK(b.raw_status(b.strict, "POST http://allowed.test:" + ok_port +
+                                     "/c HTTP/1.1\r\nHost: allowed.test:" + ok_port +
+                                     "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 411);
 
     // CONNECT to the proxy's own address, to chain through itself, is refused.
     CHECK(b.connect_status(b.strict, b.strict) == 403);

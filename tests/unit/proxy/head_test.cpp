@@ -83,6 +83,12 @@ TEST_SUITE("proxy/head") {
     check_invalid("CONNECT  a.com:443 HTTP/1.1\r\n\r\n", 400, "request line");
     check_invalid("CONNECT a.com:443\r\n\r\n", 400, "request line");
     check_invalid("CONNECT a.com:443 HTTP/1.1\nHost: a.com\r\n\r\n", 400, "bare LF");
+    check_invalid("CONNECT a.com:443 HTTP/1.1\n\n", 400, "bare LF");  // never completes
+    check_invalid("CONNECT a.com:443 HTTP/1.1\n", 400, "bare LF");
+    check_invalid("POST http://a.com/ HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400,
+                  "invalid Content-Length");
+    check_invalid("POST http://a.com/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400,
+                  "invalid Content-Length");
     check_invalid("CONNECT a.com:443 HTTP/1.1\r\nHost: a.com\rX: y\r\n\r\n", 400, "bare CR");
     check_invalid("CONNECT a.com:443 HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", 400, "obs-fold");
     check_invalid("CONNECT a.com:443 HTTP/1.1\r\nX : a\r\n\r\n", 400, "header name");

@@ -170,5 +170,23 @@ TEST_SUITE("proxy/policy") {
     CHECK_FALSE(is_public_suffix("example.com"));
     CHECK_FALSE(is_public_suffix("localhost"));
     CHECK(is_public_suffix("xn--p1ai"));  // .рф in its ASCII form
+    CHECK(has_public_suffixes_below("bd"));
+    CHECK(has_public_suffixes_below("kawasaki.jp"));
+    CHECK_FALSE(has_public_suffixes_below("com"));
+    CHECK_FALSE(has_public_suffixes_below("example.com"));
+  }
+
+  TEST_CASE("an allow entry spanning wildcard-rule suffixes is refused; a name below one is not") {
+    for (const char* bad : {"bd", "*.bd", "ck", "*.ck", "kawasaki.jp", "*.kawasaki.jp:8080"}) {
+      CAPTURE(bad);
+      const auto r = build_policy({.allowed = {bad}, .include_essential = false});
+      REQUIRE_FALSE(r);
+      CHECK(r.error().message.find("public suffix") != std::string::npos);
+    }
+    for (const char* ok : {"example.com.bd", "www.ck", "city.kawasaki.jp", "localhost:3000"}) {
+      CAPTURE(ok);
+      CHECK(build_policy({.allowed = {ok}, .include_essential = false}));
+    }
+    CHECK(build_policy({.denied = {"bd"}, .include_essential = false}));
   }
 }
