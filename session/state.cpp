@@ -110,6 +110,7 @@ json state_to_json(const SessionState& s) {
   put(agent, "supervisor_pid", s.agent.supervisor_pid);
   put(agent, "supervisor_start", s.agent.supervisor_start);
   put(agent, "pid", s.agent.pid);
+  put(agent, "pid_start", s.agent.pid_start);
   put(agent, "started_at", s.agent.started_at);
   put(agent, "ended_at", s.agent.ended_at);
   put(agent, "exit_code", s.agent.exit_code);
@@ -172,6 +173,7 @@ Result<SessionState> state_from_json(const json& doc) {
       opt(a, "supervisor_pid", s.agent.supervisor_pid);
       opt(a, "supervisor_start", s.agent.supervisor_start);
       opt(a, "pid", s.agent.pid);
+      opt(a, "pid_start", s.agent.pid_start);
       opt(a, "started_at", s.agent.started_at);
       opt(a, "ended_at", s.agent.ended_at);
       opt(a, "exit_code", s.agent.exit_code);

@@ -23,7 +23,8 @@ struct AgentRecord {
   std::string state;  // "", starting, running, exited, failed, stopped
   std::optional<int64_t> supervisor_pid;
   std::optional<uint64_t> supervisor_start;  // /proc/<pid>/stat start time, against pid reuse
-  std::optional<int64_t> pid;
+  std::optional<int64_t> pid;                // the agent, leader of its process group
+  std::optional<uint64_t> pid_start;         // its /proc start time, against pid reuse
   std::optional<std::string> started_at, ended_at;
   std::optional<int> exit_code;
   std::optional<int> term_signal;

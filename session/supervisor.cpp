@@ -380,6 +380,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
     st.agent.supervisor_pid = self;
     st.agent.supervisor_start = self_start;
     st.agent.pid = agent->pid();
+    st.agent.pid_start = process_start_time(agent->pid());
     st.agent.started_at = now();
     if (std::optional<std::string> id = agent->container_id()) st.container_id = *id;
   });
@@ -609,6 +610,23 @@ Result<SupervisorInfo> launch_supervisor(const Repo& repo, const std::string& na
   return pending->go(timeout);
 }
 
+namespace {
+
+// Whether the process group named by the recorded agent pid is still the
+// agent's: its leader is the recorded process (same start time), or the
+// leader is gone while members remain (a pid is not reused while a group
+// of that id exists). A pid reused by an unrelated process is never ours.
+bool agent_group_is_ours(const AgentRecord& agent) {
+  if (!agent.pid || *agent.pid <= 1) return false;
+  const pid_t pid = static_cast<pid_t>(*agent.pid);
+  if (::kill(-pid, 0) != 0) return false;
+  const std::optional<uint64_t> start = process_start_time(pid);
+  if (!start) return true;
+  return agent.pid_start && *start == *agent.pid_start;
+}
+
+}  // namespace
+
 bool supervisor_running(const SessionState& state) {
   if (!state.agent.supervisor_pid) return false;
   return process_alive(static_cast<pid_t>(*state.agent.supervisor_pid),
@@ -618,8 +636,7 @@ bool supervisor_running(const SessionState& state) {
 Result<void> stop_supervisor(const SessionState& state, std::chrono::milliseconds grace) {
   if (!supervisor_running(state)) {
     // No supervisor (it crashed or was killed): stop an agent group it left.
-    if (state.agent.pid && state.agent.state == "running" &&
-        ::kill(-static_cast<pid_t>(*state.agent.pid), 0) == 0) {
+    if (state.agent.state == "running" && agent_group_is_ours(state.agent)) {
       stop_process_group(static_cast<pid_t>(*state.agent.pid), grace);
     }
     return {};
@@ -632,7 +649,7 @@ Result<void> stop_supervisor(const SessionState& state, std::chrono::millisecond
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::kill(pid, SIGKILL);
-  if (state.agent.pid) ::kill(-static_cast<pid_t>(*state.agent.pid), SIGKILL);
+  if (agent_group_is_ours(state.agent)) ::kill(-static_cast<pid_t>(*state.agent.pid), SIGKILL);
   const auto hard = Clock::now() + std::chrono::seconds(3);
   while (Clock::now() < hard) {
     if (!process_alive(pid, state.agent.supervisor_start)) return {};

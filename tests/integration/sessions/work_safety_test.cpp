@@ -7,6 +7,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/integration/sessions/para_repo.h"
 
@@ -191,6 +196,35 @@ TEST_SUITE("integration/sessions/work_safety") {
     REQUIRE(r.para({"finish", "msg", "b1", "-b", "feature/b1"}).exit_code == 0);
     CHECK(r.repo().git_out({"show", "feature/b1:w.txt"}) == "work");
     CHECK(r.para_json({"list"})["orphans"].empty());
+  }
+
+  TEST_CASE("a recorded agent pid that now leads an unrelated process group is never signalled") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "stale"}).exit_code == 0);
+    // An unrelated process group leader (as after a reboot reused the pid).
+    const pid_t victim = ::fork();
+    REQUIRE(victim >= 0);
+    if (victim == 0) {
+      ::setsid();
+      ::execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    while (::getpgid(victim) != victim) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // The session's record: a running agent whose supervisor is gone.
+    json state = json::parse(read_text(r.state_dir() + "/stale.state"));
+    state["agent"] = {{"state", "running"},
+                      {"pid", victim},
+                      {"pid_start", 1},
+                      {"supervisor_pid", 999999999},
+                      {"supervisor_start", 1}};
+    write_text(r.state_dir() + "/stale.state", state.dump());
+    Completed cancel = r.para({"cancel", "--force", "stale"});
+    CHECK_MESSAGE(cancel.exit_code == 0, cancel.err);
+    CHECK(::kill(victim, 0) == 0);  // still alive
+    int status = 0;
+    CHECK(::waitpid(victim, &status, WNOHANG) == 0);
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, &status, 0);
   }
 
   TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
