@@ -85,7 +85,7 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
     } else if (s.status == SessionStatus::review && !repo.config.preserve_on_finish &&
                fs::exists(s.worktree_path, ec)) {
       Result<std::vector<std::string>> changes = uncommitted_changes(repo, s);
-      if (!changes || changes->empty()) {
+      if ((!changes || changes->empty()) && !holds_submodule_repos(repo, s)) {
         plan.push_back({"leftover_worktree", s.worktree_path,
                         "the worktree of a finished session is removed",
                         [&repo, s] { return remove_worktree(repo, s.worktree_path); }});

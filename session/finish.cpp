@@ -192,6 +192,12 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
       note =
           "; the worktree was kept because it still has changes that were not committed "
           "(git.auto_stage is off)";
+    } else if (holds_submodule_repos(repo, *s)) {
+      note =
+          "; the worktree was kept because its initialised submodules' repositories (and any "
+          "commits made in them) live only there; once they are pushed, remove it with git "
+          "worktree remove --force --force " +
+          s->worktree_path;
     } else if (auto r = remove_worktree(repo, s->worktree_path); r) {
       removed = true;
     } else {

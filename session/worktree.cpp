@@ -219,6 +219,13 @@ Result<void> write_session_files(const Repo& repo, const SessionState& state) {
   return {};
 }
 
+bool holds_submodule_repos(const Repo& repo, const SessionState& state) {
+  Result<GitTarget> target = worktree_target(repo, state);
+  std::error_code ec;
+  return target && fs::is_directory(target->git_dir + "/modules", ec) &&
+         !fs::is_empty(target->git_dir + "/modules", ec);
+}
+
 std::optional<std::string> head_elsewhere(const Repo& repo, const SessionState& state) {
   Result<GitTarget> target = worktree_target(repo, state);
   if (!target) return std::nullopt;  // no registration: the callers' own checks report it

@@ -57,6 +57,11 @@ Result<void> remove_worktree(const Repo& repo, const std::string& path);
 /// and its para-compatible link, and CLAUDE.local.md in the worktree.
 Result<void> write_session_files(const Repo& repo, const SessionState& state);
 
+/// Whether submodules were initialised in the worktree: their repositories
+/// (and commits made in them) live in its admin directory, which removing
+/// the worktree deletes, so such a worktree is kept.
+bool holds_submodule_repos(const Repo& repo, const SessionState& state);
+
 /// Where the worktree's HEAD points when that is not the session's branch
 /// ("detached at 1a2b3c…", "on branch other"); nullopt when it is on the
 /// branch or the worktree is not registered. Work committed there would not

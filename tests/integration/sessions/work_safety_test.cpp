@@ -227,6 +227,37 @@ TEST_SUITE("integration/sessions/work_safety") {
     ::waitpid(victim, &status, 0);
   }
 
+  TEST_CASE("finish and clean keep a worktree whose submodules hold their own commits") {
+    ParaRepo r;
+    TempDir inner_dir;
+    const std::string inner = inner_dir.path() + "/inner";
+    auto git = [&](const std::string& dir, std::vector<std::string> args) {
+      args.insert(args.begin(), {"git", "-c", "protocol.file.allow=always", "-C", dir});
+      Completed c = run_cmd(args, r.env(), dir);
+      REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+      return c.out;
+    };
+    fs::create_directories(inner);
+    git(inner, {"init", "-q", "-b", "main"});
+    write_text(inner + "/lib.txt", "v1\n");
+    git(inner, {"add", "lib.txt"});
+    git(inner, {"commit", "-q", "-m", "inner v1"});
+    git(r.path(), {"submodule", "add", "-q", inner, "inner"});
+    git(r.path(), {"commit", "-q", "-m", "add the submodule"});
+    REQUIRE(r.para({"start", "sub"}).exit_code == 0);
+    const std::string wt = r.worktree("sub");
+    git(wt, {"submodule", "update", "--init", "-q"});
+    write_text(wt + "/inner/lib.txt", "v2\n");
+    git(wt + "/inner", {"commit", "-q", "-am", "inner v2"});
+    const std::string inner_commit = git(wt + "/inner", {"rev-parse", "HEAD"});
+    json done = r.para_json({"finish", "bump the submodule", "sub"});
+    CHECK(done["worktree_removed"] == false);
+    CHECK(done["message"].get<std::string>().find("submodules") != std::string::npos);
+    CHECK(r.para({"clean", "--force"}).exit_code == 0);
+    REQUIRE(fs::is_directory(wt + "/inner"));
+    CHECK(git(wt + "/inner", {"cat-file", "-t", inner_commit.substr(0, 40)}) == "commit\n");
+  }
+
   TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
     ParaRepo r;
     REQUIRE(r.para({"start", "a"}).exit_code == 0);
