@@ -40,7 +40,17 @@ bool interrupted(const SessionState& s) {
          !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
 }
 
-// The last `n` lines of a file, reading at most a few MiB from its end.
+std::string base_commit(const Repo& repo, const SessionState& s) {
+  for (const std::string& ref : {s.parent_branch.value_or(""), std::string("HEAD")}) {
+    if (ref.empty()) continue;
+    Result<std::string> base = git_out(repo.main(), {"merge-base", ref, "refs/heads/" + s.branch});
+    if (base) return *base;
+  }
+  return "";
+}
+
+}  // namespace
+
 std::pair<std::vector<std::string>, bool> tail_lines(const std::string& path, size_t n) {
   std::vector<std::string> lines;
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -67,17 +77,6 @@ std::pair<std::vector<std::string>, bool> tail_lines(const std::string& path, si
   }
   return {lines, truncated};
 }
-
-std::string base_commit(const Repo& repo, const SessionState& s) {
-  for (const std::string& ref : {s.parent_branch.value_or(""), std::string("HEAD")}) {
-    if (ref.empty()) continue;
-    Result<std::string> base = git_out(repo.main(), {"merge-base", ref, "refs/heads/" + s.branch});
-    if (base) return *base;
-  }
-  return "";
-}
-
-}  // namespace
 
 json describe_session(const Repo& repo, const std::string& name, bool verbose,
                       const std::string& cwd) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,10 @@ std::vector<std::string> expired_archives(const Repo& repo);
 /// time>/<name>, one second later per archive of the same name already
 /// taken at that time (two cancels in one second must not collide).
 std::string new_archive_name(const Repo& repo, const std::string& name);
+
+/// The last `n` lines of a file, reading at most 4 MiB from its end, and
+/// whether earlier lines were left out. Empty when it cannot be read.
+std::pair<std::vector<std::string>, bool> tail_lines(const std::string& path, size_t n);
 
 /// Completes a cancel whose intent (status Cancelled, archived_branch) is
 /// recorded: stops the agent, removes the worktree, archives the branch and

@@ -9,6 +9,7 @@
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/process.h"
+#include "session/internal.h"
 
 namespace para::session {
 
@@ -67,12 +68,16 @@ Result<void> run_setup_script(const Repo& repo, const SessionState& state,
                 "the setup script " + script + " ran for 30 minutes and was stopped");
   }
   if (status->exit_code != 0) {
+    // The failed start is rolled back, log included: its end goes into the error.
+    auto [lines, truncated] = tail_lines(repo.log_path(state.name), 20);
+    std::string output = "\nIts last output:";
+    if (truncated) output += "\n  ...";
+    for (const std::string& line : lines) output += "\n  " + line.substr(0, 400);
     return fail(Errc::tool_failed,
                 "the setup script " + script + " failed (" +
                     (status->term_signal ? "signal " + std::to_string(status->term_signal)
                                          : "exit code " + std::to_string(status->exit_code)) +
-                    "); its output is in " + repo.log_path(state.name) +
-                    ". Fix the script, or pass --setup-script with another one.");
+                    "). Fix the script, or pass --setup-script with another one." + output);
   }
   return {};
 }

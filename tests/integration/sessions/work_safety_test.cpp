@@ -258,6 +258,25 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(git(wt + "/inner", {"cat-file", "-t", inner_commit.substr(0, 40)}) == "commit\n");
   }
 
+  TEST_CASE(
+      "a failing setup script's last output is in the error, as the rollback removes its "
+      "log") {
+    ParaRepo r;
+    const std::string script =
+        r.script("setup.sh",
+                 "#!/bin/bash\necho 'installing deps'\necho 'npm ERR! missing' >&2\n"
+                 "exit 3\n");
+    REQUIRE(r.para({"start", "s1"}).exit_code == 0);  // .para/ and the lock files exist now
+    REQUIRE(r.para({"cancel", "s1"}).exit_code == 0);
+    const std::string before = r.snapshot();
+    Completed c = r.para({"start", "s1", "--setup-script", script});
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("exit code 3") != std::string::npos);
+    CHECK(c.err.find("installing deps") != std::string::npos);
+    CHECK(c.err.find("npm ERR! missing") != std::string::npos);
+    CHECK(r.snapshot() == before);
+  }
+
   TEST_CASE("a state file naming another session or a foreign branch is corrupt, not followed") {
     ParaRepo r;
     REQUIRE(r.para({"start", "a"}).exit_code == 0);
