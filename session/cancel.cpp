@@ -84,10 +84,7 @@ std::string new_archive_name(const Repo& repo, const std::string& name) {
   auto t = std::chrono::system_clock::now();
   for (int i = 0; i < 1000; ++i, t += std::chrono::seconds(1)) {
     const std::string branch = repo.archive_prefix() + compact_utc(t) + "/" + name;
-    if (!git_read_branch(repo.common_dir, branch)) {
-      Result<std::optional<std::string>> taken = git_resolve(repo.main(), "refs/heads/" + branch);
-      if (taken && !*taken) return branch;
-    }
+    if (!git_branch_exists(repo.common_dir, branch)) return branch;
   }
   return repo.archive_prefix() + compact_utc(t) + "/" + name;
 }

@@ -105,7 +105,11 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     name = *rq.name;
   } else {
     name = generate_session_name([&](const std::string& candidate) {
-      return path_exists(repo.state_path(candidate)) || path_exists(repo.worktree_path(candidate));
+      // A branch of that name (left by git, or archived names' parents) is
+      // read from the ref files: no git process per try.
+      return path_exists(repo.state_path(candidate)) ||
+             path_exists(repo.worktree_path(candidate)) ||
+             git_branch_exists(repo.common_dir, repo.branch(candidate));
     });
   }
 
