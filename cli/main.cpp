@@ -9,10 +9,12 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "session/supervisor.h"
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
+  para::close_inherited_fds_on_exec();
   try {
     std::vector<std::string> words(argv + 1, argv + argc);
     if (!words.empty() && words[0] == para::session::kSuperviseCommand) {

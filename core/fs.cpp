@@ -38,9 +38,9 @@ Result<void> write_all(int fd, const char* data, size_t size) {
 
 }  // namespace
 
-Result<std::string> read_file(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return fail(errno_error("cannot open", path));
+namespace {
+
+Result<std::string> read_all(const Fd& fd, const std::string& path, size_t max_bytes) {
   std::string out;
   char buf[65536];
   for (;;) {
@@ -57,6 +57,24 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail(errno_error("cannot open", path));
+  return read_all(fd, path, max_bytes);
+}
+
+Result<std::string> read_untrusted_file(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) return fail(errno_error("cannot open", path));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return fail(Errc::invalid_argument, path + " is not a regular file");
+  }
+  return read_all(fd, path, max_bytes);
 }
 
 Result<void> write_file_atomic(const std::string& path, const std::string& content, mode_t mode,

@@ -22,6 +22,12 @@ bool write_all(int fd, std::string_view data);
 /// Reads a whole file. Errors: not_found, io, invalid_argument (larger than max_bytes).
 Result<std::string> read_file(const std::string& path, size_t max_bytes = size_t(64) << 20);
 
+/// read_file for a path a sandboxed agent can write: the last component may
+/// not be a symlink, and only a regular file is read (opening a FIFO does not
+/// block). Errors: as read_file; invalid_argument when it is not a regular
+/// file.
+Result<std::string> read_untrusted_file(const std::string& path, size_t max_bytes);
+
 /// Whether write_file_atomic() makes the new content survive a power cut.
 /// `replace_only` skips both fsyncs, for files para derives again on the
 /// next start (git's own ref updates are not fsynced by default either).

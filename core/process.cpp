@@ -1,6 +1,8 @@
 #include "core/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -304,6 +306,20 @@ Result<std::string> sibling_program(const std::string& name) {
   if (is_executable_file(candidate)) return candidate;
   return fail(Errc::not_found,
               name + " was not found beside " + self + "; reinstall para or set " + env_name);
+}
+
+void close_inherited_fds_on_exec() {
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  // Kernels before 5.11: one by one, from the list of open descriptors.
+  std::vector<int> fds;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(dir)) {
+      const int fd = std::atoi(e->d_name);
+      if (fd >= 3 && fd != ::dirfd(dir)) fds.push_back(fd);
+    }
+    ::closedir(dir);
+  }
+  for (int fd : fds) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
 }
 
 }  // namespace para

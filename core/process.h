@@ -48,6 +48,12 @@ struct SpawnOptions {
   std::vector<int> keep_fds;  // extra fds passed through at the same number
 };
 
+/// Marks every descriptor from 3 up close-on-exec. Called first in main():
+/// whatever the caller left open (a shell's `exec 7<dir`, a harness's pipes)
+/// must not reach agents and sandboxes; spawn() passes only stdio and
+/// keep_fds on.
+void close_inherited_fds_on_exec();
+
 /// Starts a process and returns its pid without waiting. The caller reaps it
 /// (wait_for) unless it is detached by a double spawn. Errors: not_found, io.
 Result<pid_t> spawn(const SpawnOptions& options);

@@ -164,7 +164,7 @@ Result<void> sync_session_ref(const Policy& p) {
                            << " is copied back)";
     }
   }
-  Result<std::string> inside = read_file(g.private_refs + "/" + leaf, 4096);
+  Result<std::string> inside = read_untrusted_file(g.private_refs + "/" + leaf, 4096);
   if (!inside) {
     return fail(Errc::invalid_argument, "the sandbox removed its session branch " + g.ref_name +
                                             "; the repository keeps its value");
@@ -200,7 +200,7 @@ Result<bool> restore_session_head(const Policy& p) {
   if (!p.git) return false;
   const std::string head = p.git->worktree_gitdir + "/HEAD";
   const std::string want = "ref: " + p.git->ref_name + "\n";
-  Result<std::string> now = read_file(head, 4096);
+  Result<std::string> now = read_untrusted_file(head, 4096);
   if (now && *now == want) return false;
   if (auto r = write_file_atomic(head, want); !r) return fail(r.error());
   log::warn("sandbox") << "session " << p.session << ": HEAD pointed elsewhere; reset to "

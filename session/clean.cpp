@@ -2,6 +2,7 @@
 // repairs everything an interrupted command or a crash can leave, and never
 // deletes work: branches with commits are archived, not deleted.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -207,6 +208,15 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
          }});
   }
   Result<std::vector<WorktreeEntry>> wts = [&]() -> Result<std::vector<WorktreeEntry>> {
+    // git worktree list reads every worktree's HEAD, and blocks on a FIFO
+    // an agent put there (worktree_target refuses that session).
+    for (const auto& e : fs::directory_iterator(repo.common_dir + "/worktrees", ec)) {
+      struct stat st;
+      const std::string head = (e.path() / "HEAD").string();
+      if (::lstat(head.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        return fail(Errc::conflict, head + " is not a regular file");
+      }
+    }
     if (!fs::is_directory(repo.locks_dir(), ec)) return git_worktrees(repo.main());
     Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::shared);
     if (!lock) return fail(lock.error());

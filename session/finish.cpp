@@ -142,7 +142,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     if (!changes) return fail(changes.error());
     if (!changes->empty()) {
       if (repo.config.auto_stage) {
-        if (auto r = git_ok(*wt, {"add", "--all"}); !r) return fail(r.error());
+        if (auto r = git_add_all(*wt); !r) return fail(r.error());
       }
       Result<Completed> staged = git_run(*wt, {"diff", "--cached", "--quiet"});
       if (!staged) return fail(staged.error());

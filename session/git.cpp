@@ -265,10 +265,30 @@ Result<std::vector<std::string>> git_branches(const GitTarget& repo, const std::
   return names;
 }
 
+Result<void> git_add_all(const GitTarget& work_tree, const GitOptions& options) {
+  Result<std::string> staged = git_out(work_tree, {"ls-files", "--stage", "-z"}, options);
+  if (!staged) return fail(staged.error());
+  std::vector<std::string> args = {"add", "--all", "--", ":/"};
+  size_t start = 0;
+  while (start < staged->size()) {
+    size_t end = staged->find('\0', start);
+    if (end == std::string::npos) end = staged->size();
+    const std::string_view entry(staged->data() + start, end - start);
+    start = end + 1;
+    const size_t tab = entry.find('\t');
+    if (entry.rfind("160000 ", 0) == 0 && tab != std::string_view::npos) {
+      args.push_back(":(top,exclude,literal)" + std::string(entry.substr(tab + 1)));
+    }
+  }
+  return git_ok(work_tree, args, options);
+}
+
 Result<std::vector<StatusEntry>> git_status(const GitTarget& work_tree) {
+  // "dirty": a submodule's own changes are not looked at, because that runs
+  // git inside it (see git_add_all); a moved submodule commit still shows.
   Result<std::string> out = git_out(
       work_tree,
-      {"status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"});
+      {"status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=dirty"});
   if (!out) return fail(out.error());
   std::vector<StatusEntry> entries;
   size_t start = 0;

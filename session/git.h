@@ -99,4 +99,12 @@ struct StatusEntry {
 /// Every change in a work tree, untracked files included (ignored excluded).
 Result<std::vector<StatusEntry>> git_status(const GitTarget& work_tree);
 
+/// `git add --all` in a session's work tree, except the gitlinks (submodules,
+/// embedded repositories) already in its index: checking whether one changed
+/// runs git inside it, under config and attributes the agent wrote there
+/// (a clean filter is code run on the host). A new embedded repository is
+/// still added (that only reads its HEAD); moving a submodule's recorded
+/// commit needs an explicit `git add PATH` by the agent.
+Result<void> git_add_all(const GitTarget& work_tree, const GitOptions& options = {});
+
 }  // namespace para::session

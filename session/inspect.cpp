@@ -217,14 +217,25 @@ Result<json> session_diff(const Repo& repo, const std::string& name, bool stat) 
   if (wt && fs::is_directory(s->worktree_path, ec)) {
     // Untracked files belong in the diff, but the agent's index must not
     // change: stage everything into a throwaway copy of the index.
+    // The agent can replace its index with a symlink to a file it cannot
+    // read: copy only a regular file, never through a link.
     const std::string tmp_index = repo.state_dir() + "/." + name + ".diff-index." + random_hex(4);
-    fs::copy_file(wt->git_dir + "/index", tmp_index, ec);
+    Result<std::string> index = read_untrusted_file(wt->git_dir + "/index", size_t(256) << 20);
+    if (!index && index.error().code != Errc::not_found) {
+      return fail(Errc::invalid_argument, "the index of session '" + name +
+                                              "' is not a regular file; run para resume " + name +
+                                              " to repair the worktree");
+    }
+    if (index) {
+      if (auto w = write_file_atomic(tmp_index, *index, 0600, Sync::replace_only); !w) {
+        return fail(w.error());
+      }
+    }
     GitOptions opts{.extra_env = {"GIT_INDEX_FILE=" + tmp_index}};
-    Result<Completed> added = git_run(*wt, {"add", "--all"}, opts);
-    if (!added || !added->ok()) {
+    if (Result<void> added = git_add_all(*wt, opts); !added) {
       fs::remove(tmp_index, ec);
-      return fail(Errc::tool_failed, "git add failed while computing the diff: " +
-                                         (added ? added->err : added.error().message));
+      return fail(Errc::tool_failed,
+                  "git add failed while computing the diff: " + added.error().message);
     }
     numstat = git_out(*wt, {"diff", "--cached", "--numstat", base}, opts);
     text = git_out(*wt, {"diff", "--cached", stat ? "--stat" : "--patch", base}, opts);

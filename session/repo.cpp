@@ -52,7 +52,7 @@ std::optional<std::string> Repo::worktree_admin_dir(const std::string& worktree)
   // directory's spellings differ, so compare resolved paths too.
   const fs::path wanted = fs::weakly_canonical(worktree, ec);
   for (const auto& entry : fs::directory_iterator(admin_root, ec)) {
-    Result<std::string> gitdir = read_file((entry.path() / "gitdir").string(), 4096);
+    Result<std::string> gitdir = read_untrusted_file((entry.path() / "gitdir").string(), 4096);
     if (!gitdir) continue;
     std::string text = *gitdir;
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();

@@ -2,6 +2,8 @@
 // agent instructions, and relaunch the agent with the settings the session
 // stored (sandbox, skip-permissions), flags overriding them.
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "core/clock.h"
@@ -127,6 +129,18 @@ Result<json> resume_session(const Repo& repo, const ResumeRequest& rq) {
     // para's resume context, beside the work (excluded from commits).
     const std::string dir = s->worktree_path + "/.para/sessions/" + *name;
     context_path = dir + "/resume_context.md";
+    // The agent writes this tree: a symlinked component would make para
+    // create files wherever it points.
+    std::string walked = s->worktree_path;
+    for (const std::string part : {".para", "sessions", name->c_str()}) {
+      walked += "/" + part;
+      struct stat st;
+      if (::lstat(walked.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+        return fail(Errc::conflict, walked +
+                                        " is not a directory (a symlink?); para does not "
+                                        "write through it. Remove it and resume again.");
+      }
+    }
     if (auto r = make_dirs(dir); !r) return fail(r.error());
     if (auto r = write_file_atomic(context_path, "# Resume Context\n\n" + **prompt + "\n"); !r) {
       return fail(r.error());

@@ -248,8 +248,9 @@ Result<AgentStatus> status_from_json(const json& doc) {
 
 std::optional<AgentStatus> load_status(const std::string& path) {
   // O_NOFOLLOW: the status file sits in the one directory the agent may
-  // write; it must not be able to point para's reads at other files.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // write; it must not be able to point para's reads at other files (nor
+  // block them with a FIFO: O_NONBLOCK, then regular files only).
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd.valid()) return std::nullopt;
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {

@@ -42,7 +42,9 @@ std::pair<int64_t, int64_t> diff_stats(const Repo& repo, const SessionState& s) 
   Result<std::string> base = git_out(*wt, {"merge-base", parent, "HEAD"});
   if (!base) return {0, 0};
   int64_t add = 0, del = 0;
-  if (Result<std::string> numstat = git_out(*wt, {"diff", "--numstat", *base}); numstat) {
+  if (Result<std::string> numstat =
+          git_out(*wt, {"diff", "--numstat", "--ignore-submodules=dirty", *base});
+      numstat) {
     size_t start = 0;
     while (start < numstat->size()) {
       size_t end = numstat->find('\n', start);

@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include <filesystem>
-#include <fstream>
 
 #include "core/fs.h"
 #include "session/agent.h"
@@ -28,6 +27,17 @@ Result<GitTarget> worktree_target(const Repo& repo, const SessionState& state) {
                                        state.name + " to repair it");
     }
     admin = *found;
+  }
+  // The agent can write the admin directory: git would block on a FIFO or
+  // follow a symlink there, so its files must be plain files.
+  for (const char* file : {"HEAD", "index"}) {
+    struct stat st;
+    const std::string path = admin + "/" + file;
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return fail(Errc::conflict, path + " (session '" + state.name +
+                                      "') is not a regular file; restore it (git worktree repair, "
+                                      "or remove the worktree) before using the session");
+    }
   }
   return GitTarget::worktree(admin, state.worktree_path);
 }
@@ -212,11 +222,10 @@ Result<void> write_session_files(const Repo& repo, const SessionState& state) {
     if (ec) return fail(Errc::io, "cannot create " + link + ": " + ec.message());
   }
   // Instructions, regenerated on every start and resume: no need to fsync.
-  const std::string path = state.worktree_path + "/CLAUDE.local.md";
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << agent_instructions(state.name);
-  if (!out.flush()) return fail(Errc::io, "cannot write " + path);
-  return {};
+  // Replaced by rename, never written through: the branch or the agent may
+  // have made it a symlink to a file of the user's.
+  return write_file_atomic(state.worktree_path + "/CLAUDE.local.md", agent_instructions(state.name),
+                           0644, Sync::replace_only);
 }
 
 bool holds_submodule_repos(const Repo& repo, const SessionState& state) {
@@ -229,7 +238,7 @@ bool holds_submodule_repos(const Repo& repo, const SessionState& state) {
 std::optional<std::string> head_elsewhere(const Repo& repo, const SessionState& state) {
   Result<GitTarget> target = worktree_target(repo, state);
   if (!target) return std::nullopt;  // no registration: the callers' own checks report it
-  Result<std::string> head = read_file(target->git_dir + "/HEAD", 4096);
+  Result<std::string> head = read_untrusted_file(target->git_dir + "/HEAD", 4096);
   if (!head) return std::nullopt;
   std::string text = *head;
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
