@@ -310,6 +310,13 @@ int run_sandbox(const Args& args) {
   if (!target) return report_error(target.error(), json);
   const bool shared = share_agent_runtime(*target);
   apply_flags(args, target->inputs);
+  // A missing name cannot be bound read-only on Linux: without .para/, the
+  // command could create .para/setup.sh or config.toml for the next start.
+  if (!target->inputs.repo_root.empty()) {
+    if (auto r = make_dirs(target->inputs.repo_root + "/.para"); !r) {
+      return report_error(r.error(), json);
+    }
+  }
   Result<sb::Policy> policy = sb::build_policy(target->inputs);
   if (!policy) return report_error(policy.error(), json);
   policy->workdir = target->cwd;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/process.h"
 #include "mcp/http_transport.h"
 #include "mcp/server.h"
 #include "mcp/stdio_transport.h"
@@ -132,6 +133,12 @@ int serve(const Flags& flags, int protocol_fd) {
   }
   // Tests and scripts read this line to find the port; keep its format.
   std::fprintf(stderr, "para-mcp-server: listening on %s\n", transport.url().c_str());
+  if (flags.auth_token.empty()) {
+    para::log::warn("mcp")
+        << "no --auth-token (PARA_MCP_AUTH_TOKEN): any local process can call para's tools, "
+           "including an agent in the standard sandbox profile (it shares the host network); "
+           "set a token, or serve over --stdio";
+  }
   std::fflush(stderr);
   stop_on_signal(&transport);
   if (auto r = transport.run(); !r) {
@@ -145,6 +152,7 @@ int serve(const Flags& flags, int protocol_fd) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
+  para::close_inherited_fds_on_exec();
   // Sessions started through MCP are supervised by a detached copy of this
   // binary (session/supervisor.h); it never speaks JSON-RPC.
   if (argc > 1 && std::string(argv[1]) == para::session::kSuperviseCommand) {

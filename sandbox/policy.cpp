@@ -109,6 +109,7 @@ const std::vector<std::string> kUnsetVars = {
     "TMUX",
     "TMUX_PANE",
     "STY",
+    "PARA_MCP_AUTH_TOKEN",  // would let the sandbox call para's MCP tools
 };
 
 constexpr int kScanDepth = 4;           // directories below a writable root
@@ -353,8 +354,10 @@ struct Builder {
       add_protect(in.home + "/" + std::string(rc),
                   "shell or git startup file in the home directory");
     }
-    for (const char* name : {"settings.json", "settings.local.json", "commands", "agents", "hooks",
-                             "skills", "plugins"}) {
+    // CLAUDE.md: instructions for every later Claude Code session, also the
+    // user's unsandboxed ones; output styles likewise.
+    for (const char* name : {"settings.json", "settings.local.json", "CLAUDE.md", "commands",
+                             "agents", "hooks", "skills", "plugins", "output-styles"}) {
       add_protect(in.home + "/.claude/" + std::string(name),
                   "Claude Code settings, hooks and commands");
     }

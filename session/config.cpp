@@ -363,6 +363,33 @@ std::optional<std::string> directories_problem(const std::string& subtrees,
 
 }  // namespace
 
+std::optional<Error> refused_through_mcp(const std::string& key) {
+  static const char* const kPersonOnly[] = {"agent",
+                                            "setup_script",
+                                            "directories",
+                                            "sandbox.enabled",
+                                            "sandbox.enforce",
+                                            "sandbox.fail_open",
+                                            "sandbox.profile",
+                                            "sandbox.deny_read",
+                                            "sandbox.extra_writable",
+                                            "sandbox.allow_local_destinations",
+                                            "proxy.resolve",
+                                            "docker.setup_script",
+                                            "docker.forward_env_keys"};
+  for (const char* p : kPersonOnly) {
+    const std::string prefix = p;
+    if (key == prefix || key.rfind(prefix + ".", 0) == 0) {
+      return Error{Errc::denied,
+                   key +
+                       " changes what agents may run or reach on this machine, so MCP clients "
+                       "cannot set it; a person sets it with: para config set " +
+                       key + " VALUE"};
+    }
+  }
+  return std::nullopt;
+}
+
 Result<void> validate_config(const json& doc, const std::string& origin) {
   std::vector<std::string> errors = validate_json(schemas::get("config.schema"), doc, "");
   if (errors.empty() && doc.contains("directories")) {

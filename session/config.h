@@ -93,6 +93,12 @@ Result<nlohmann::json> read_config_file(const std::string& toml_path);
 Result<nlohmann::json> set_config_value(const std::string& toml_path, const std::string& key,
                                         const nlohmann::json& value);
 
+/// Keys that decide what runs outside a sandbox or what a sandbox may reach
+/// (agent command, sandbox switches and paths, setup scripts, name pins,
+/// directories) are set only by a person, with `para config set`: an MCP
+/// client may be, or be driven by, an agent. The refusal when `key` is one.
+std::optional<Error> refused_through_mcp(const std::string& key);
+
 /// Validates a whole config document. Errors: invalid_argument listing every
 /// problem, each naming its key, prefixed with `origin` (a file name).
 Result<void> validate_config(const nlohmann::json& doc, const std::string& origin);

@@ -198,6 +198,8 @@ Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int l
   Result<std::vector<std::string>> argv = expand_agent_command(s.agent_command, values);
   if (!argv) return fail(argv.error());
   std::vector<std::string> env = current_environment();
+  // The MCP server's token would let the agent call para's tools itself.
+  std::erase_if(env, [](const std::string& kv) { return kv.rfind("PARA_MCP_", 0) == 0; });
   set_env(env, "PARA_SESSION", s.name);
   set_env(env, "PARA_WORKSPACE", s.worktree_path);
   set_env(env, "PARA_PROMPT_FILE", values.prompt_file);

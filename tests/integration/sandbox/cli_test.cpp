@@ -46,6 +46,36 @@ TEST_SUITE("sandbox/cli") {
     CHECK(blocked.err.find("Read-only file system") != std::string::npos);
   }
 
+  TEST_CASE(
+      "para sandbox run in a repository without .para cannot plant para's config or "
+      "scripts, nor Claude Code's user instructions" *
+      doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string plain = h.dir.path() + "/plain";
+    std::filesystem::create_directories(plain);
+    REQUIRE(run_cmd({"git", "init", "-q", "-b", "main", plain}, h.env, h.dir.path()).exit_code ==
+            0);
+    REQUIRE(
+        run_cmd({"git", "-C", plain, "commit", "-q", "--allow-empty", "-m", "init"}, h.env, plain)
+            .exit_code == 0);
+    std::filesystem::create_directories(h.home + "/.claude");
+    write_text(h.home + "/.claude/CLAUDE.md", "the user's instructions\n");
+    Completed planted = para({"sandbox", "run", "--", "sh", "-c",
+                              "mkdir -p .para; echo 'id' > .para/setup.sh; "
+                              "printf '[sandbox]\\nenabled = false\\n' > .para/config.toml; "
+                              "echo evil >> \"$HOME/.claude/CLAUDE.md\""},
+                             h.env, plain);
+    CHECK(planted.exit_code != 0);
+    CHECK_FALSE(std::filesystem::exists(plain + "/.para/setup.sh"));
+    CHECK_FALSE(std::filesystem::exists(plain + "/.para/config.toml"));
+    CHECK(read_text(h.home + "/.claude/CLAUDE.md") == "the user's instructions\n");
+    // The legitimate counterpart: the repository itself is writable.
+    CHECK(
+        para({"sandbox", "run", "--", "sh", "-c", "echo ok > work.txt"}, h.env, plain).exit_code ==
+        0);
+    CHECK(read_text(plain + "/work.txt") == "ok\n");
+  }
+
   TEST_CASE("para sandbox run in a session worktree keeps only the session branch" *
             doctest::skip(no_bwrap())) {
     SandboxHost h;
