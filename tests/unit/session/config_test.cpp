@@ -45,6 +45,24 @@ TEST_SUITE("session/config") {
     }
   }
 
+  TEST_CASE("keys that widen what agents may do are refused through MCP; others are not") {
+    for (const char* key :
+         {"agent.command", "sandbox.enforce", "sandbox.enabled", "sandbox.fail_open",
+          "sandbox.profile", "sandbox.extra_writable", "proxy.resolve", "setup_script",
+          "directories.subtrees_dir", "docker.setup_script"}) {
+      CAPTURE(key);
+      std::optional<Error> refused = refused_through_mcp(key);
+      REQUIRE(refused);
+      CHECK(refused->code == Errc::denied);
+      CHECK(refused->message.find(std::string("para config set ") + key) != std::string::npos);
+    }
+    for (const char* key : {"sandbox.allowed_domains", "git.branch_prefix", "session.max_archives",
+                            "docker.default_image", "sandbox.enforced"}) {
+      CAPTURE(key);
+      CHECK_FALSE(refused_through_mcp(key));
+    }
+  }
+
   TEST_CASE("a TOML syntax error names the file, line and column") {
     test::TempDir dir;
     test::write_text(dir / "config.toml", "[git]\nauto_stage = tru\n");
