@@ -172,7 +172,6 @@ TEST_SUITE("sandbox/sessions") {
       for (const auto& e : std::filesystem::recursive_directory_iterator(runtime.path())) {
         CHECK(e.path().parent_path() == runtime.path());
       }
-      system(("find " + runtime.path() + " -ls >&2").c_str());
       CHECK_FALSE(std::filesystem::exists(r.worktree("iso")));
       CHECK_FALSE(std::filesystem::exists(r.state_dir() + "/iso.log"));
       CHECK_FALSE(std::filesystem::exists(r.state_dir() + "/iso.network.log"));

@@ -135,8 +135,16 @@ TEST_SUITE("sandbox/shell") {
                     "i=$((i+1)); done\n"
                     "echo b > b.txt && git add b.txt && git commit -qm agent-2 && echo AGENT-2\n"));
     REQUIRE(r.para({"start", "both", "--sandbox", "-p", "work"}).exit_code == 0);
-    REQUIRE(wait_until([&] { return session_log(r, "both").find("AGENT-1") != std::string::npos; },
-                       std::chrono::seconds(20)));
+    // Until the first commit, or the agent's end (then the log says why).
+    wait_until(
+        [&] {
+          return session_log(r, "both").find("AGENT-1") != std::string::npos ||
+                 agent_done(r, "both");
+        },
+        std::chrono::seconds(60));
+    INFO("session log: ", session_log(r, "both"));
+    INFO("session state: ", session_state(r, "both").dump());
+    REQUIRE(session_log(r, "both").find("AGENT-1") != std::string::npos);
     Completed c = r.para({"shell", "both", "--", "sh", "-c",
                           "git log -1 --format=%s; echo s > s.txt && git add s.txt && "
                           "git commit -qm shell-1 && touch shell-was-here"});
