@@ -125,20 +125,28 @@ Result<void> prepare_host(Policy& p, Sync base) {
     }
   }
   // ~/.claude is writable, its settings and hook directories are not: they
-  // must exist so that they can be mounted read-only.
+  // must exist so that they can be mounted read-only. So must the worktree's
+  // config.worktree, which git reads (on the host too) once the repository
+  // sets extensions.worktreeConfig; empty, it changes nothing.
   const std::string claude = p.home + "/.claude";
   if (auto r = make_private_dir(claude); !r) return r;
+  const std::string worktree_config =
+      p.git ? p.git->worktree_gitdir + "/config.worktree" : std::string();
   std::vector<PathRule> still_missing;
   for (PathRule& rule : p.protect_missing) {
-    if (!path_within(rule.path, claude) || rule.path == claude) {
+    Result<void> made;
+    if (!worktree_config.empty() && rule.path == worktree_config) {
+      made = write_file_atomic(rule.path, "", 0644);
+      rule.kind = PathKind::file;
+    } else if (path_within(rule.path, claude) && rule.path != claude) {
+      const bool json_file = rule.path.ends_with(".json");
+      made = json_file ? write_file_atomic(rule.path, "{}\n", 0600) : make_dirs(rule.path, 0700);
+      rule.kind = json_file ? PathKind::file : PathKind::directory;
+    } else {
       still_missing.push_back(rule);
       continue;
     }
-    const std::string name = rule.path.substr(claude.size() + 1);
-    Result<void> made = name.ends_with(".json") ? write_file_atomic(rule.path, "{}\n", 0600)
-                                                : make_dirs(rule.path, 0700);
     if (!made) return made;
-    rule.kind = name.ends_with(".json") ? PathKind::file : PathKind::directory;
     rule.reason += " (placeholder created by para)";
     p.protect.push_back(rule);
   }

@@ -122,6 +122,8 @@ TEST_SUITE("sandbox/escape") {
                                                g + "/refs/heads/main",
                                                g + "/worktrees/" + h.session + "/commondir",
                                                g + "/worktrees/" + h.session + "/gitdir",
+                                               // missing before: a placeholder is made
+                                               g + "/worktrees/" + h.session + "/config.worktree",
                                                h.repo + "/.para/config.toml",
                                                h.repo + "/.para/setup.sh",
                                                h.other_worktree + "/README.md",
