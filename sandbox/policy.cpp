@@ -229,12 +229,23 @@ struct Builder {
     }
   }
 
+  // The first problem add_protect() met; list_layout_protect() returns it.
+  std::optional<Error> layout_problem;
+
   void add_protect(const std::string& path, const std::string& reason) {
     const PathKind k = kind(path);
     if (k == PathKind::missing) {
       RuleList(p.protect_missing).add(path, k, reason);
-    } else {
-      RuleList(p.protect).add(path, k, reason);
+      return;
+    }
+    const auto root = std::find_if(p.writable.begin(), p.writable.end(),
+                                   [&](const PathRule& w) { return path_within(path, w.path); });
+    if (k != PathKind::symlink || root == p.writable.end()) {
+      RuleList(p.protect).add(path, k, reason);  // a symlink outside them is read-only anyway
+      return;
+    }
+    if (auto r = protect_inside(root->path, path, k, reason); !r && !layout_problem) {
+      layout_problem = r.error();
     }
   }
 
@@ -330,7 +341,7 @@ struct Builder {
     return {};
   }
 
-  void list_layout_protect() {
+  Result<void> list_layout_protect() {
     const std::string& g = in.git_common_dir;
     add_protect(g + "/config", "git config of the main repository (core.hooksPath, fsmonitor)");
     add_protect(g + "/hooks", "git hooks of the main repository");
@@ -361,6 +372,8 @@ struct Builder {
       add_protect(in.home + "/.claude/" + std::string(name),
                   "Claude Code settings, hooks and commands");
     }
+    if (layout_problem) return fail(*layout_problem);
+    return {};
   }
 
   // Finds protected names under one writable root, breadth first, bounded.
@@ -380,7 +393,7 @@ struct Builder {
           const std::string target = dir + "/" + pattern;
           const PathKind k = slash == std::string::npos ? kind(child) : kind(target);
           if (k == PathKind::missing) continue;
-          if (auto r = protect_found(root, target, k, pattern); !r) return r;
+          if (auto r = protect_inside(root, target, k, "protected name " + pattern); !r) return r;
         }
         if (depth + 1 <= kScanDepth && kScanSkip.count(name) == 0 &&
             kind(child) == PathKind::directory) {
@@ -391,22 +404,24 @@ struct Builder {
     return {};
   }
 
-  Result<void> protect_found(const std::string& root, const std::string& path, PathKind k,
-                             const std::string& pattern) {
-    const std::string reason = "protected name " + pattern;
+  // Protects `path`, found inside the writable `root`.
+  Result<void> protect_inside(const std::string& root, const std::string& path, PathKind k,
+                              const std::string& reason) {
     if (k != PathKind::symlink) {
       RuleList(p.protect).add(path, k, reason);
       return {};
     }
     // A symlink cannot be made read-only itself (a mount lands on its
-    // target); protect its directory instead, unless that is the root.
+    // target, and the agent could replace the link); protect its directory
+    // instead, unless that is the root: then refuse, failing closed.
     const std::string parent = parent_of(path);
     if (parent == root) {
       return fail(Errc::invalid_argument,
-                  "sandbox policy: " + path + " is a symlink at the top of the writable root " +
-                      root +
-                      "; protected files there must not be symlinks (replace it with a "
-                      "regular file or remove it)");
+                  "sandbox policy: " + path + " is a symlink directly inside the writable " + root +
+                      ", so the agent could replace the link, and programs outside the sandbox "
+                      "would read what it wrote there (" +
+                      reason +
+                      "). Replace the symlink with a copy of what it points to, or remove it");
     }
     RuleList(p.protect).add(parent, kind(parent), reason + " (a symlink: its directory)");
     return {};
@@ -651,7 +666,7 @@ Result<Policy> build_policy(const PolicyInputs& in) {
   b.list_writable();
   if (auto r = b.list_extra_writable(); !r) return fail(r.error());
   b.list_deny_read();
-  b.list_layout_protect();
+  if (auto r = b.list_layout_protect(); !r) return fail(r.error());
   // The worktree and the user's extra roots hold project files; caches and
   // ~/.claude (whose entries are listed above) are not searched.
   size_t budget = kScanMaxDirs;

@@ -117,28 +117,16 @@ TEST_SUITE("sandbox/escape") {
     SandboxHost h;
     const sb::Policy p = h.policy();
     const std::string g = h.git_dir, w = h.worktree, s = h.state;
-    const std::vector<std::string> existing = {g + "/config",
-                                               g + "/info/exclude",
-                                               g + "/refs/heads/main",
-                                               g + "/worktrees/" + h.session + "/commondir",
-                                               g + "/worktrees/" + h.session + "/gitdir",
-                                               // missing before: a placeholder is made
-                                               g + "/worktrees/" + h.session + "/config.worktree",
-                                               h.repo + "/.para/config.toml",
-                                               h.repo + "/.para/setup.sh",
-                                               h.other_worktree + "/README.md",
-                                               s + "/" + h.other + ".state",
-                                               s + "/" + h.session + ".state",
-                                               s + "/" + h.other + ".log",
-                                               h.home + "/.gitconfig",
-                                               h.home + "/.bashrc",
-                                               h.home + "/.profile",
-                                               h.home + "/.claude/settings.json",
-                                               w + "/.claude/commands/deploy.md",
-                                               w + "/.envrc",
-                                               w + "/.vscode/tasks.json",
-                                               w + "/sub/nested/.git/config",
-                                               w + "/.git"};
+    const std::vector<std::string> existing = {
+        g + "/config", g + "/info/exclude", g + "/refs/heads/main",
+        g + "/worktrees/" + h.session + "/commondir", g + "/worktrees/" + h.session + "/gitdir",
+        // missing before: a placeholder is made
+        g + "/worktrees/" + h.session + "/config.worktree", h.repo + "/.para/config.toml",
+        h.repo + "/.para/setup.sh", h.other_worktree + "/README.md", s + "/" + h.other + ".state",
+        s + "/" + h.session + ".state", s + "/" + h.other + ".log", h.home + "/.gitconfig",
+        h.home + "/.bashrc", h.home + "/.profile", h.home + "/.claude/settings.json",
+        w + "/.claude/commands/deploy.md", w + "/.envrc", w + "/.vscode/tasks.json",
+        w + "/sub/nested/.git/config", w + "/.git"};
     for (const std::string& path : existing) {
       CAPTURE(path);
       const std::string before = read_text(path);
@@ -339,10 +327,10 @@ TEST_SUITE("sandbox/escape") {
     (void)wait_for(*host_sleep, std::nullopt);
     // Its own processes are visible to it. The background sleep may not have
     // exec'd yet when the probe first looks, so it looks a few times.
-    Completed own = in_sandbox(
-        p, {"sh", "-c",
-            "sleep 3 & for i in 1 2 3 4 5 6 7 8 9 10; do " + probe_path() +
-                " find-process 'sleep 3' && exit 0; sleep 0.1; done; exit 1"});
+    Completed own =
+        in_sandbox(p, {"sh", "-c",
+                       "sleep 3 & for i in 1 2 3 4 5 6 7 8 9 10; do " + probe_path() +
+                           " find-process 'sleep 3' && exit 0; sleep 0.1; done; exit 1"});
     CHECK(own.exit_code == 0);
     Completed status = in_sandbox(p, {"cat", "/proc/self/status"});
     CHECK(status.out.find("NoNewPrivs:\t1") != std::string::npos);

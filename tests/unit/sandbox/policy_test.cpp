@@ -124,6 +124,30 @@ TEST_SUITE("sandbox/policy") {
   }
 
   TEST_CASE(
+      "a symlinked ~/.claude entry is refused; a symlinked file outside writable roots is not") {
+    // A stow-style link in the writable ~/.claude: the agent could replace
+    // the link, and the user's own Claude Code would then read its file.
+    for (const std::string name : {"CLAUDE.md", "settings.json", "hooks"}) {
+      CAPTURE(name);
+      FakeFs fs = reference_host();
+      fs.link("/home/dev/.claude/" + name, "/home/dev/dotfiles/claude/x");
+      Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, "standard"));
+      REQUIRE_FALSE(p);
+      CHECK(p.error().message.find("/home/dev/.claude/" + name +
+                                   " is a symlink directly inside the writable "
+                                   "/home/dev/.claude,") != std::string::npos);
+      CHECK(p.error().message.find("Replace the symlink") != std::string::npos);
+    }
+    // The home directory is read-only: a symlinked ~/.bashrc stays protected
+    // (its target is under the read-only root too).
+    FakeFs fs = reference_host();
+    fs.link("/home/dev/.bashrc", "/home/dev/dotfiles/bashrc");
+    Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, "standard"));
+    REQUIRE(p);
+    CHECK_FALSE(listed(p->writable, "/home/dev/dotfiles/bashrc"));
+  }
+
+  TEST_CASE(
       "configured lists: deny_read replaces the default, extra_writable never undoes a deny") {
     FakeFs fs = reference_host();
     fs.add("/data/shared");
