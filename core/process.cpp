@@ -152,8 +152,9 @@ Result<Completed> run(const Command& cmd) {
   if (cmd.stdin_data) {
     if (auto r = make_pipe(in_r, in_w); !r) return fail(r.error());
   }
-  Result<pid_t> pid = spawn_with(cmd.argv, cmd.env, cmd.cwd, cmd.stdin_data ? in_r.get() : -1,
-                                 out_w.get(), err_w.get(), false, true, {});
+  Result<pid_t> pid =
+      spawn_with(cmd.argv, cmd.env, cmd.cwd, cmd.stdin_data ? in_r.get() : cmd.stdin_fd,
+                 out_w.get(), err_w.get(), false, true, {});
   if (!pid) return fail(pid.error());
   out_w.reset();
   err_w.reset();

@@ -19,7 +19,8 @@ struct Command {
   std::vector<std::string> argv;                // argv[0]: a path, or a name looked up in PATH
   std::optional<std::vector<std::string>> env;  // full "K=V" list; nullopt = inherit
   std::string cwd;                              // empty = inherit
-  std::optional<std::string> stdin_data;        // nullopt = /dev/null
+  std::optional<std::string> stdin_data;        // nullopt = stdin_fd
+  int stdin_fd = -1;                            // without stdin_data; -1 = /dev/null
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
 };
 
