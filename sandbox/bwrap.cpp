@@ -106,7 +106,8 @@ BwrapPlan bwrap_plan(const Policy& p, const std::vector<std::string>& command) {
     ops.push_back({{MountKind::ro_bind, r.path, r.path, r.reason}, 4});
   }
   for (const PrivateBind& b : p.private_binds) {
-    ops.push_back({{MountKind::bind, b.source, b.target, b.reason}, 5});
+    ops.push_back(
+        {{b.read_only ? MountKind::ro_bind : MountKind::bind, b.source, b.target, b.reason}, 5});
   }
   for (const PathRule& d : p.deny_read) {
     pin_ancestors(d.path);

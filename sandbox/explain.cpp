@@ -44,7 +44,10 @@ Result<json> explain(const Policy& p, Platform platform, const std::vector<std::
   for (const auto& [k, v] : p.env_set) env_set[k] = v;
   json binds = json::array();
   for (const PrivateBind& b : p.private_binds) {
-    binds.push_back({{"source", b.source}, {"target", b.target}, {"reason", b.reason}});
+    binds.push_back({{"source", b.source},
+                     {"target", b.target},
+                     {"reason", b.reason},
+                     {"read_only", b.read_only}});
   }
   json out = {
       {"platform", platform == Platform::linux_bwrap ? "linux" : "macos"},
@@ -110,7 +113,7 @@ std::string explain_text(const json& e) {
         out += "  " + r.get<std::string>() + "\n";
       } else if (r.contains("target")) {
         out += "  " + r.value("target", "") + " <- " + r.value("source", "") + "  (" +
-               r.value("reason", "") + ")\n";
+               (r.value("read_only", false) ? "read-only: " : "") + r.value("reason", "") + ")\n";
       } else {
         out += "  " + r.value("path", "") + "  (" + r.value("reason", "") + ")\n";
       }

@@ -2,6 +2,7 @@
 // and placeholders before, the session branch after. Everything here runs
 // outside the sandbox and treats what the agent wrote as untrusted input.
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "sandbox/launch.h"
@@ -46,8 +48,18 @@ std::string trimmed(std::string s) {
   return s;
 }
 
+// How git reads objects in git_common: the repository's store, or (for the
+// import) only the sandbox's private one.
+struct GitRun {
+  std::string object_dir;  // empty: G/objects
+  std::optional<std::string> input;
+  int input_fd = -1;
+  std::chrono::seconds timeout{30};
+};
+
 // git --git-dir=G with hooks and fsmonitor off; output parsed, so C locale.
-Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>& args) {
+Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>& args,
+                             const GitRun& how = {}) {
   std::vector<std::string> argv = {"git", "--git-dir=" + g.common_dir,
                                    "-c",  "core.hooksPath=/dev/null",
                                    "-c",  "core.fsmonitor=false"};
@@ -55,9 +67,27 @@ Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>
   std::vector<std::string> env = current_environment();
   set_env(env, "LC_ALL", "C");
   set_env(env, "GIT_TERMINAL_PROMPT", "0");
-  unset_env(env, "GIT_DIR");
-  unset_env(env, "GIT_WORK_TREE");
-  return run(Command{.argv = argv, .env = env, .timeout = std::chrono::seconds(30)});
+  for (const char* name :
+       {"GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"}) {
+    unset_env(env, name);
+  }
+  if (!how.object_dir.empty()) set_env(env, "GIT_OBJECT_DIRECTORY", how.object_dir);
+  return run(Command{.argv = argv,
+                     .env = env,
+                     .stdin_data = how.input,
+                     .stdin_fd = how.input_fd,
+                     .timeout = how.timeout});
+}
+
+Result<std::string> git_ok(const SessionGit& g, const std::vector<std::string>& args,
+                           const GitRun& how, const std::string& what) {
+  Result<Completed> c = git_common(g, args, how);
+  if (!c) return fail(c.error());
+  if (!c->ok()) {
+    return fail(Errc::io, "could not " + what + " (git " + args[0] + ": " +
+                              c->err.substr(0, c->err.find('\n')) + ")");
+  }
+  return c->out;
 }
 
 std::string base_file(const SessionGit& g) {
@@ -118,9 +148,20 @@ Result<void> prepare_host(Policy& p, Sync base) {
     // (here or by the caller) before the agent runs: without it the agent's
     // commits could not be brought back.
     if (auto r = write_file_atomic(base_file(g), *value + "\n", 0644, base); !r) return r;
+    // The private object store, kept across runs until its objects are
+    // imported; its info/ is a mount point for the read-only alternates.
+    if (auto r = make_private_dir(g.objects); !r) return r;
+    if (auto r = make_dirs(g.objects + "/info", 0755); !r) return r;
+    if (auto r = make_private_dir(g.objects_info); !r) return r;
+    if (auto r = write_file_atomic(g.objects_info + "/alternates",
+                                   std::string(kSharedObjectsInside) + "\n", 0644, copy);
+        !r) {
+      return r;
+    }
     // Mount points under G for the private directories (git creates these
     // itself on the first reflog; creating them early changes nothing).
     for (const PrivateBind& b : p.private_binds) {
+      if (!path_within(b.target, g.common_dir)) continue;
       if (auto r = make_dirs(b.target, 0755); !r) return r;
     }
   }
@@ -159,9 +200,58 @@ Result<void> prepare_host(Policy& p, Sync base) {
   return {};
 }
 
+Result<void> import_sandbox_objects(const Policy& p) {
+  if (!p.git || p.git->objects.empty() || !path_exists(p.git->objects)) return {};
+  const SessionGit& g = *p.git;
+  const GitRun private_store{.object_dir = g.objects};
+  Result<std::string> listed =
+      git_ok(g, {"cat-file", "--batch-all-objects", "--batch-check=%(objectname)"}, private_store,
+             "list the sandbox's objects");
+  if (!listed) return fail(listed.error());
+  if (listed->empty()) return {};
+  // Only names the repository lacks: a name it has keeps its content.
+  Result<std::string> known = git_ok(g, {"cat-file", "--batch-check=%(objectname)"},
+                                     GitRun{.input = *listed}, "check the sandbox's objects");
+  if (!known) return fail(known.error());
+  std::string missing;
+  for (size_t at = 0; at < known->size();) {
+    const size_t end = std::min(known->find('\n', at), known->size());
+    const std::string line = known->substr(at, end - at);
+    if (line.ends_with(" missing")) missing += line.substr(0, line.find(' ')) + "\n";
+    at = end + 1;
+  }
+  if (missing.empty()) return {};
+  // Packed from the private store into a file, then indexed by index-pack,
+  // which names every object by hashing its content: a file that claims a
+  // name it does not hash to enters the repository under its true name, and
+  // the object it pretended to be stays missing.
+  const std::string dir = g.objects_info.substr(0, g.objects_info.rfind('/'));
+  const std::string prefix = "import-" + std::to_string(::getpid());  // a shell may import too
+  const std::string base = dir + "/" + prefix;
+  Result<std::string> packed = git_ok(
+      g, {"pack-objects", "-q", "--no-reuse-delta", "--no-reuse-object", base},
+      GitRun{.object_dir = g.objects, .input = missing, .timeout = std::chrono::seconds(600)},
+      "pack the sandbox's objects");
+  if (!packed) return fail(packed.error());
+  const std::string pack = base + "-" + trimmed(*packed) + ".pack";
+  Fd input(::open(pack.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  Result<std::string> indexed =
+      input.valid() ? git_ok(g, {"index-pack", "--stdin", "--strict"},
+                             GitRun{.input_fd = input.get(), .timeout = std::chrono::seconds(600)},
+                             "import the sandbox's objects")
+                    : fail(Errc::io, "cannot open " + pack + ": " + std::strerror(errno), errno);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().starts_with(prefix + "-")) fs::remove(e.path(), ec);
+  }
+  if (!indexed) return fail(indexed.error());
+  return {};
+}
+
 Result<void> sync_session_ref(const Policy& p) {
   if (!p.git) return {};
   const SessionGit& g = *p.git;
+  if (auto r = import_sandbox_objects(p); !r) return r;
   const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(g.private_refs, ec)) {
@@ -191,6 +281,18 @@ Result<void> sync_session_ref(const Policy& p) {
   if (!type->ok() || trimmed(type->out) != "commit") {
     return fail(Errc::invalid_argument, "the sandbox set " + g.ref_name + " to " + value +
                                             ", which is not a commit in the repository; ignored");
+  }
+  // Every object the new commits need is in the repository (rev-list fails
+  // on a missing one, as git's own connectivity check after a fetch does).
+  Result<Completed> connected =
+      git_common(g, {"rev-list", "--objects", "--quiet", value, "--not", before, "--"},
+                 GitRun{.timeout = std::chrono::seconds(600)});
+  if (!connected) return fail(connected.error());
+  if (!connected->ok()) {
+    return fail(Errc::invalid_argument,
+                "the sandbox set " + g.ref_name + " to " + value +
+                    ", whose history lacks objects in the repository; ignored (git: " +
+                    trimmed(connected->err.substr(0, connected->err.find('\n'))) + ")");
   }
   Result<Completed> update = git_common(
       g, {"update-ref", "-m", "para: session branch from the sandbox", g.ref_name, value, before});

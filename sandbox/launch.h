@@ -41,6 +41,7 @@ Result<BwrapInfo> check_available();
 
 /// Creates what the policy needs on the host: T (0700), T/tmp, S/N/, the
 /// private ref directories holding the current value of the session branch,
+/// the private object store (kept: what it holds is imported by the sync),
 /// the mount points under G, ~/.claude and empty placeholders for its
 /// protected entries (which then move from protect_missing to protect).
 /// Idempotent. The session branch's starting value (the base that
@@ -88,13 +89,20 @@ Result<ExitStatus> wait_sandboxed(Launched& launched,
 /// still reaps with wait_sandboxed.
 void kill_sandbox(const Launched& launched);
 
-/// Copies the session branch from the sandbox's private ref directory into
-/// the repository: the value must be a full object name of a commit that
-/// exists, and the update is compare-and-swap against the value the ref had.
+/// Imports the sandbox's new objects (import_sandbox_objects), then copies
+/// the session branch from the sandbox's private ref directory into the
+/// repository: the value must be a full object name of a commit whose new
+/// history is complete in the repository, and the update is compare-and-swap
+/// against the value the ref had.
 /// Other refs the agent wrote there are ignored (and logged). No-op outside
 /// sessions or when nothing changed. Errors: invalid_argument (not a
 /// commit), tool_failed (git), io.
 Result<void> sync_session_ref(const Policy& policy);
+
+/// Copies the objects the sandbox wrote into its private store
+/// (SessionGit::objects) that the repository lacks into the repository,
+/// each named by its content (index-pack). sync_session_ref calls it first.
+Result<void> import_sandbox_objects(const Policy& policy);
 
 /// Rewrites G/worktrees/N/HEAD to "ref: refs/heads/<prefix>/N" if the agent
 /// pointed it elsewhere (for example at main, which a host-side commit would

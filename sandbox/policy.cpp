@@ -309,8 +309,6 @@ struct Builder {
     if (p.git) {
       add_writable(in.state_dir + "/" + in.session, "this session's status directory (para status)",
                    true);
-      add_writable(in.git_common_dir + "/objects",
-                   "git objects, for commits on the session branch");
       add_writable(p.git->worktree_gitdir, "this worktree's git metadata (HEAD, index, logs)");
     } else if (!path_within(in.git_common_dir, in.worktree)) {
       p.notes.push_back("the git directory " + in.git_common_dir +
@@ -647,6 +645,8 @@ Result<Policy> build_policy(const PolicyInputs& in) {
     g.reflog_file = in.git_common_dir + "/logs/" + g.ref_name;
     g.private_refs = in.runtime_dir + "/git/refs";
     g.private_logs = in.runtime_dir + "/git/logs";
+    g.objects = in.runtime_dir + "/git/objects";
+    g.objects_info = in.runtime_dir + "/git/objects-info";
     if (b.kind(in.worktree + "/.git") != PathKind::file ||
         b.kind(g.worktree_gitdir) != PathKind::directory) {
       return fail(Errc::invalid_argument,
@@ -659,6 +659,15 @@ Result<Policy> build_policy(const PolicyInputs& in) {
     p.private_binds.push_back({g.private_logs,
                                in.git_common_dir + "/logs/refs/heads/" + in.branch_prefix,
                                "reflogs of session branches (private)"});
+    // New objects go to a store of the sandbox's own: an object written
+    // into the shared one could shadow the content of any existing name.
+    p.private_binds.push_back({g.objects, in.git_common_dir + "/objects",
+                               "new git objects (private; para imports them, verified, after "
+                               "the run)"});
+    p.private_binds.push_back({g.objects_info, in.git_common_dir + "/objects/info",
+                               "the private store's alternates: the repository's objects", true});
+    p.private_binds.push_back({in.git_common_dir + "/objects", kSharedObjectsInside,
+                               "the repository's objects, read-only", true});
     p.git = std::move(g);
   }
 

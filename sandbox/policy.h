@@ -103,6 +103,7 @@ struct PrivateBind {
   std::string source;
   std::string target;
   std::string reason;
+  bool read_only = false;
 };
 
 /// The git facts of a session, for the private-ref design (see
@@ -115,6 +116,11 @@ struct SessionGit {
   std::string reflog_file;      // G/logs/refs/heads/<prefix>/N
   std::string private_refs;     // T/git/refs: bound over G/refs/heads/<prefix>
   std::string private_logs;     // T/git/logs: bound over G/logs/refs/heads/<prefix>
+  // Linux and containers: the object store the sandbox writes, bound over
+  // G/objects; the repository's own store is read-only at
+  // kSharedObjectsInside, its alternate (import_sandbox_objects).
+  std::string objects;       // T/git/objects
+  std::string objects_info;  // T/git/objects-info: bound read-only over G/objects/info
 };
 
 struct Policy {
@@ -161,6 +167,7 @@ inline constexpr const char* kParaRunDir = "/run/para";
 inline constexpr const char* kParaBinInside = "/run/para/bin/para";
 inline constexpr const char* kRelayInside = "/run/para/para-relay";
 inline constexpr const char* kProxySocketInside = "/run/para/proxy.sock";
+inline constexpr const char* kSharedObjectsInside = "/run/para/objects";
 
 /// The default sandbox.deny_read list ("~/" = home).
 const std::vector<std::string>& default_deny_read();

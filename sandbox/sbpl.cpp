@@ -287,6 +287,9 @@ Result<SbplProfile> render_sbpl_profile(const Policy& p) {
     f.writable.push_back("(literal " + w.param("SESSION_REF", g.ref_file) + ")");
     f.writable.push_back("(literal " + w.param("SESSION_REF_LOCK", g.ref_file + ".lock") + ")");
     f.writable.push_back("(literal " + w.param("SESSION_REFLOG", g.reflog_file) + ")");
+    // macOS has no private store to bind (SessionGit::objects): git writes
+    // its objects into the repository's (docs/sandboxing.md, limits).
+    f.writable.push_back("(subpath " + w.param("GIT_OBJECTS", g.common_dir + "/objects") + ")");
   }
   i = 0;
   for (const std::vector<PathRule>* list : {&p.protect, &p.protect_missing}) {

@@ -71,10 +71,9 @@ Result<void> add_git_mounts(const Repo& repo, const SessionState& s, docker::Con
   if (!policy->git) return {};
   const sandbox::SessionGit& g = *policy->git;
   spec.mounts.push_back(bind_mount(g.common_dir, g.common_dir, true));
-  spec.mounts.push_back(bind_mount(g.common_dir + "/objects", g.common_dir + "/objects", false));
   spec.mounts.push_back(bind_mount(g.worktree_gitdir, g.worktree_gitdir, false));
   for (const sandbox::PrivateBind& b : policy->private_binds) {
-    spec.mounts.push_back(bind_mount(b.source, b.target, false));
+    spec.mounts.push_back(bind_mount(b.source, b.target, b.read_only));
   }
   return {};
 }

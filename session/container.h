@@ -6,10 +6,13 @@
 // Layout inside the container (local engines, bind mounts):
 //   /workspace               the worktree, read-write, the working directory
 //   G (the host path)        the repository's git directory, read-only, with
-//                            G/objects, G/worktrees/<admin> and the session's
-//                            private ref directories (as in the bwrap
-//                            sandbox) read-write: git works on the session
-//                            branch and cannot move any other ref
+//                            G/worktrees/<admin> and the session's private
+//                            ref directories and object store (as in the
+//                            bwrap sandbox) read-write: git works on the
+//                            session branch, cannot move any other ref, and
+//                            adds objects to its own store
+//   /run/para/objects        the repository's objects, read-only (the private
+//                            store's alternate)
 //   /run/para/session        this session's status directory (PARA_STATUS_FILE)
 //   /run/para/prompt         the prompt file, read-only ({prompt_file})
 //   /run/para/para-relay     the static relay as the entry point (isolated

@@ -141,6 +141,43 @@ TEST_SUITE("docker/sessions") {
   }
 
   TEST_CASE(
+      "in a container, the repository's objects are read-only: a planted object file lands in "
+      "the session's private store") {
+    ParaRepo r;
+    const std::string git_dir = std::filesystem::canonical(r.path() + "/.git").string();
+    const std::string blob = r.repo().git_out({"rev-parse", "main:README.md"});
+    const std::string loose = git_dir + "/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
+    REQUIRE(std::filesystem::exists(loose));
+    const std::string before = read_text(loose);
+    container_config(r, "echo \"ALT $(cat " + git_dir +
+                            "/objects/info/alternates)\"\n"
+                            "ls /run/para/objects/" +
+                            blob.substr(0, 2) +
+                            " >/dev/null && echo SHARED-VISIBLE\n"
+                            "mkdir -p " +
+                            loose.substr(0, loose.rfind('/')) + "; rm -f " + loose +
+                            "; echo EVIL > " + loose +
+                            " && echo PLANTED\n"
+                            "echo x > " +
+                            git_dir +
+                            "/objects/info/alternates || echo ALTERNATES-READ-ONLY\n"
+                            "echo AGENT-DONE\n");
+    REQUIRE(r.para({"start", "objs", "--container", "-p", "plant"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return agent_done(r, "objs"); }, std::chrono::seconds(60)));
+    const std::string log = session_log(r, "objs");
+    INFO(log);
+    REQUIRE(contains(log, "AGENT-DONE"));
+    CHECK(contains(log, "ALT /run/para/objects"));
+    CHECK(contains(log, "SHARED-VISIBLE"));
+    CHECK(contains(log, "PLANTED"));  // in the private store...
+    CHECK(contains(log, "ALTERNATES-READ-ONLY"));
+    CHECK(read_text(loose) == before);  // ...not in the repository's
+    CHECK(r.repo().git_out({"show", "main:README.md"}) == "# test repository");
+    CHECK(r.repo().git({"fsck", "--no-progress"}).exit_code == 0);
+    CHECK(r.para({"cancel", "objs", "--force"}).exit_code == 0);
+  }
+
+  TEST_CASE(
       "limits from the config and docker_args are applied, and a fork bomb and a memory "
       "hog are stopped and reported") {
     ParaRepo r;

@@ -40,7 +40,7 @@ TEST_SUITE("sandbox/policy") {
     REQUIRE(p);
     const std::string r = "/work/repo", g = r + "/.git", w = r + "/.para/worktrees/agent1";
     for (const std::string& path :
-         {w, std::string("/tmp/para-1000/x-agent1/tmp"), r + "/.para/state/agent1", g + "/objects",
+         {w, std::string("/tmp/para-1000/x-agent1/tmp"), r + "/.para/state/agent1",
           g + "/worktrees/agent1", std::string("/home/dev/.claude"),
           std::string("/home/dev/.claude.json"), std::string("/home/dev/.cache")}) {
       CAPTURE(path);
@@ -64,8 +64,17 @@ TEST_SUITE("sandbox/policy") {
     CHECK(listed(p->hidden, "/run"));
     REQUIRE(p->git);
     CHECK(p->git->ref_file == g + "/refs/heads/para/agent1");
-    REQUIRE(p->private_binds.size() == 2);
+    CHECK_FALSE(listed(p->writable, g + "/objects"));  // the private store is bound there
+    REQUIRE(p->private_binds.size() == 5);
     CHECK(p->private_binds[0].target == g + "/refs/heads/para");
+    CHECK(p->private_binds[2].source == "/tmp/para-1000/x-agent1/git/objects");
+    CHECK(p->private_binds[2].target == g + "/objects");
+    CHECK_FALSE(p->private_binds[2].read_only);
+    CHECK(p->private_binds[3].target == g + "/objects/info");
+    CHECK(p->private_binds[3].read_only);
+    CHECK(p->private_binds[4].source == g + "/objects");
+    CHECK(p->private_binds[4].target == sb::kSharedObjectsInside);
+    CHECK(p->private_binds[4].read_only);
   }
 
   TEST_CASE(

@@ -1,0 +1,130 @@
+// The sandbox's private object store (sandbox/policy.h, SessionGit::objects):
+// an agent that writes a file under an object's name changes only its own
+// view; what reaches the repository is named by its content. Each blocked
+// case sits next to the agent's legitimate commit, which must arrive.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "tests/integration/sandbox/fixture.h"
+#include "tests/integration/sandbox/session_fixture.h"
+
+namespace para::test {
+namespace {
+
+bool no_bwrap() {
+  return !bwrap_works();
+}
+
+// Shell helper for the agents: the path of an object's loose file as git
+// inside the sandbox sees it.
+constexpr const char* kObjectPath =
+    "obj() { echo \"$(git rev-parse --path-format=absolute --git-common-dir)/objects/"
+    "$(echo $1 | cut -c1-2)/$(echo $1 | cut -c3-)\"; }\n";
+
+void start_agent(const ParaRepo& r, const std::string& name, const std::string& body) {
+  write_user_config(r, r.script(name + ".sh", std::string("#!/bin/sh\n") + kObjectPath + body));
+  REQUIRE(r.para({"start", name, "--sandbox", "-p", "work"}).exit_code == 0);
+}
+
+void run_agent(const ParaRepo& r, const std::string& name, const std::string& body) {
+  start_agent(r, name, body);
+  REQUIRE(wait_until([&] { return agent_done(r, name); }, std::chrono::seconds(60)));
+}
+
+TEST_SUITE("sandbox/objects") {
+  TEST_CASE("an object file the agent replaces changes only its view; its commit arrives" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    const std::string readme = r.repo().git_out({"rev-parse", "main:README.md"});
+    run_agent(r, "shadow",
+              "blob=$(git rev-parse HEAD:README.md)\n"
+              "fake=$(echo EVIL | git hash-object -w --stdin)\n"
+              "mkdir -p \"$(dirname \"$(obj $blob)\")\"\n"
+              "rm -f \"$(obj $blob)\"; cp \"$(obj $fake)\" \"$(obj $blob)\" && echo SHADOWED\n"
+              "echo \"INSIDE $(git cat-file -p $blob)\"\n"
+              "echo work > new.txt && git add new.txt && git commit -qm agent-work && "
+              "echo COMMITTED\n");
+    const std::string log = session_log(r, "shadow");
+    INFO("session log: ", log);
+    CHECK(log.find("SHADOWED") != std::string::npos);  // the attempt was made...
+    CHECK(log.find("INSIDE EVIL") != std::string::npos);
+    CHECK(log.find("COMMITTED") != std::string::npos);
+    // ...and the repository's content under that name is what it was.
+    CHECK(r.repo().git_out({"cat-file", "-p", readme}) == "# test repository");
+    CHECK(r.repo().git_out({"show", "main:README.md"}) == "# test repository");
+    // The agent's own work arrived, complete without the sandbox's store.
+    CHECK(r.repo().git_out({"log", "-1", "--format=%s", "para/shadow"}) == "agent-work");
+    CHECK(r.repo().git_out({"show", "para/shadow:new.txt"}) == "work");
+    CHECK(r.repo().git_out({"show", "para/shadow:README.md"}) == "# test repository");
+    Completed fsck = r.repo().git({"fsck", "--strict", "--no-progress"});
+    CAPTURE(fsck.err);
+    CHECK(fsck.exit_code == 0);
+    // para finish commits in the worktree on the host, with the same objects.
+    CHECK(r.para({"finish", "finished", "shadow"}).exit_code == 0);
+    CHECK(r.repo().git({"fsck", "--no-progress"}).exit_code == 0);
+  }
+
+  TEST_CASE("a commit that names an object by a false name is not copied back" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    const std::string main_before = r.repo().git_out({"rev-parse", "main"});
+    run_agent(r, "claims",
+              "fake=$(echo EVIL | git hash-object -w --stdin)\n"
+              "good=$(echo GOOD | git hash-object --stdin)\n"
+              "echo \"CLAIMED $good\"\n"
+              "mkdir -p \"$(dirname \"$(obj $good)\")\"; cp \"$(obj $fake)\" \"$(obj $good)\"\n"
+              "git update-index --add --cacheinfo 100644,$good,claimed.txt && "
+              "git commit -qm claimed && echo COMMITTED\n");
+    const std::string log = session_log(r, "claims");
+    INFO("session log: ", log);
+    CHECK(log.find("COMMITTED") != std::string::npos);  // inside, git believed the name
+    const std::vector<std::string> claimed = lines_starting(log, "CLAIMED ");
+    REQUIRE(claimed.size() == 1);
+    // The repository never gets an object under the false name, and the
+    // branch keeps its value.
+    CHECK(r.repo().git({"cat-file", "-e", claimed[0].substr(8)}).exit_code != 0);
+    CHECK(r.repo().git_out({"rev-parse", "para/claims"}) == main_before);
+    CHECK(log.find("could not copy the session branch out of the sandbox") != std::string::npos);
+    // The repository is whole; only the session's own worktree (its HEAD
+    // reflog, its index) names what the agent made up.
+    CHECK(r.repo().git({"fsck", "--no-progress", "--no-dangling", "main"}).exit_code == 0);
+    const Completed fsck = r.repo().git({"fsck", "--no-progress"});
+    CAPTURE(fsck.err);
+    CHECK(fsck.err.find("worktrees/claims/") != std::string::npos);
+  }
+
+  // para diff of a running agent shows its worktree without the sandbox's
+  // objects: git reads an unchanged file from the worktree, not the object.
+  TEST_CASE("a running agent's work shows in para diff; what it staged is imported at its end" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    // The files are older than the index by more than git's racy window,
+    // so git on the host trusts the index's names instead of hashing them.
+    start_agent(r, "live",
+                "echo committed > c.txt && echo staged > s.txt && sleep 1.2\n"
+                "git add c.txt && git commit -qm c && git add s.txt && echo READY\n"
+                "i=0; while [ ! -f go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n");
+    REQUIRE(wait_until([&] { return session_log(r, "live").find("READY") != std::string::npos; },
+                       std::chrono::seconds(60)));
+    // Both blobs are only in the sandbox's store so far.
+    const std::string staged = r.repo().git_out({"hash-object", r.worktree("live") + "/s.txt"});
+    CHECK(r.repo().git({"cat-file", "-e", staged}).exit_code != 0);
+    Completed diff = r.para({"diff", "live"});
+    CAPTURE(diff.err);
+    CHECK(diff.exit_code == 0);
+    CHECK(diff.out.find("+committed") != std::string::npos);
+    CHECK(diff.out.find("+staged") != std::string::npos);
+    CHECK(r.repo().git({"cat-file", "-e", staged}).exit_code != 0);  // not copied by the diff
+    write_text(r.worktree("live") + "/go", "");
+    REQUIRE(wait_until([&] { return agent_done(r, "live"); }, std::chrono::seconds(60)));
+    // At its end they are imported: the staged blob too, which no commit names yet.
+    CHECK(r.repo().git({"cat-file", "-e", staged}).exit_code == 0);
+    CHECK(r.para({"finish", "live-done", "live"}).exit_code == 0);
+    CHECK(r.repo().git({"fsck", "--no-progress"}).exit_code == 0);
+  }
+}
+
+}  // namespace
+}  // namespace para::test
