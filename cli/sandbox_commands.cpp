@@ -181,6 +181,7 @@ Result<Target> target_for_dir(const std::string& dir, const std::optional<std::s
         layout->session.empty()
             ? user_runtime_root() + "/run-XXXXXXXXXXXX"
             : sb::default_runtime_dir(tmp_root(), ::getuid(), layout->repo_root, layout->session);
+    if (!layout->session.empty()) in.objects_dir = in.runtime_dir + "/git/objects";
     in.home = real(home_directory());
     in.profile = repo.config.sandbox.profile;
     in.environment = current_environment();

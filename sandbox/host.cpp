@@ -3,6 +3,7 @@
 // outside the sandbox and treats what the agent wrote as untrusted input.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,8 +59,7 @@ struct GitRun {
 };
 
 // git --git-dir=G with hooks and fsmonitor off; output parsed, so C locale.
-Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>& args,
-                             const GitRun& how = {}) {
+Command git_command(const SessionGit& g, const std::vector<std::string>& args, const GitRun& how) {
   std::vector<std::string> argv = {"git", "--git-dir=" + g.common_dir,
                                    "-c",  "core.hooksPath=/dev/null",
                                    "-c",  "core.fsmonitor=false"};
@@ -72,11 +72,16 @@ Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>
     unset_env(env, name);
   }
   if (!how.object_dir.empty()) set_env(env, "GIT_OBJECT_DIRECTORY", how.object_dir);
-  return run(Command{.argv = argv,
-                     .env = env,
-                     .stdin_data = how.input,
-                     .stdin_fd = how.input_fd,
-                     .timeout = how.timeout});
+  return Command{.argv = std::move(argv),
+                 .env = std::move(env),
+                 .stdin_data = how.input,
+                 .stdin_fd = how.input_fd,
+                 .timeout = how.timeout};
+}
+
+Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>& args,
+                             const GitRun& how = {}) {
+  return run(git_command(g, args, how));
 }
 
 Result<std::string> git_ok(const SessionGit& g, const std::vector<std::string>& args,
@@ -148,8 +153,9 @@ Result<void> prepare_host(Policy& p, Sync base) {
     // (here or by the caller) before the agent runs: without it the agent's
     // commits could not be brought back.
     if (auto r = write_file_atomic(base_file(g), *value + "\n", 0644, base); !r) return r;
-    // The private object store, kept across runs until its objects are
-    // imported; its info/ is a mount point for the read-only alternates.
+    // The private object store: one per session (PolicyInputs::objects_dir),
+    // kept across runs; the import empties it of loose objects. Its info/ is
+    // the mount point of the read-only alternates.
     if (auto r = make_private_dir(g.objects); !r) return r;
     if (auto r = make_dirs(g.objects + "/info", 0755); !r) return r;
     if (auto r = make_private_dir(g.objects_info); !r) return r;
@@ -200,8 +206,37 @@ Result<void> prepare_host(Policy& p, Sync base) {
   return {};
 }
 
+namespace {
+
+// Whether the private store holds an object (a file below a fan-out or
+// pack directory; info/ is the mount point of the alternates): a run that
+// wrote none costs no git process.
+bool holds_objects(const std::string& store) {
+  std::error_code ec;
+  for (const auto& dir : fs::directory_iterator(store, ec)) {
+    if (dir.path().filename() == "info") continue;
+    if (!dir.is_directory(ec)) return true;
+    if (fs::directory_iterator(dir.path(), ec) != fs::directory_iterator()) return true;
+  }
+  return false;
+}
+
+// Removes the loose objects `names` (one per line) from the private store
+// once the repository has them: the store then holds only what the next
+// import must look at. A sandbox still running finds them in its alternate.
+void forget_loose_objects(const std::string& store, const std::string& names) {
+  for (size_t at = 0; at < names.size();) {
+    const size_t end = std::min(names.find('\n', at), names.size());
+    const std::string name = names.substr(at, end - at);
+    if (name.size() > 2) ::unlink((store + "/" + name.substr(0, 2) + "/" + name.substr(2)).c_str());
+    at = end + 1;
+  }
+}
+
+}  // namespace
+
 Result<void> import_sandbox_objects(const Policy& p) {
-  if (!p.git || p.git->objects.empty() || !path_exists(p.git->objects)) return {};
+  if (!p.git || p.git->objects.empty() || !holds_objects(p.git->objects)) return {};
   const SessionGit& g = *p.git;
   const GitRun private_store{.object_dir = g.objects};
   Result<std::string> listed =
@@ -220,31 +255,56 @@ Result<void> import_sandbox_objects(const Policy& p) {
     if (line.ends_with(" missing")) missing += line.substr(0, line.find(' ')) + "\n";
     at = end + 1;
   }
-  if (missing.empty()) return {};
-  // Packed from the private store into a file, then indexed by index-pack,
-  // which names every object by hashing its content: a file that claims a
-  // name it does not hash to enters the repository under its true name, and
-  // the object it pretended to be stays missing.
-  const std::string dir = g.objects_info.substr(0, g.objects_info.rfind('/'));
-  const std::string prefix = "import-" + std::to_string(::getpid());  // a shell may import too
-  const std::string base = dir + "/" + prefix;
-  Result<std::string> packed = git_ok(
-      g, {"pack-objects", "-q", "--no-reuse-delta", "--no-reuse-object", base},
-      GitRun{.object_dir = g.objects, .input = missing, .timeout = std::chrono::seconds(600)},
-      "pack the sandbox's objects");
-  if (!packed) return fail(packed.error());
-  const std::string pack = base + "-" + trimmed(*packed) + ".pack";
-  Fd input(::open(pack.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  Result<std::string> indexed =
-      input.valid() ? git_ok(g, {"index-pack", "--stdin", "--strict"},
-                             GitRun{.input_fd = input.get(), .timeout = std::chrono::seconds(600)},
-                             "import the sandbox's objects")
-                    : fail(Errc::io, "cannot open " + pack + ": " + std::strerror(errno), errno);
+  if (missing.empty()) {
+    forget_loose_objects(g.objects, *listed);
+    return {};
+  }
+  // Packed from the private store (pack-objects, its names from a file),
+  // streamed into index-pack, which names every object by hashing its
+  // content: a file that claims a name it does not hash to enters the
+  // repository under its true name, and the object it pretended to be stays
+  // missing. --strict also checks each object's form and that every object
+  // it names is in the pack or the repository. No delta search and fast
+  // compression (what loose objects get): git gc repacks later.
+  const std::string list = g.objects_info.substr(0, g.objects_info.rfind('/')) + "/import-" +
+                           std::to_string(::getpid());  // a shell may import at the same time
+  if (auto r = write_file_atomic(list, missing, 0600, Sync::replace_only); !r) return r;
+  Fd names(::open(list.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().filename().string().starts_with(prefix + "-")) fs::remove(e.path(), ec);
+  fs::remove(list, ec);
+  int fds[2];
+  if (!names.valid() || ::pipe2(fds, O_CLOEXEC) != 0) {
+    return fail(Errc::io, std::string("cannot set up the object import: ") + std::strerror(errno),
+                errno);
+  }
+  Fd pack_out(fds[0]), pack_in(fds[1]);
+  const std::chrono::seconds limit(600);
+  Command pack = git_command(g, {"pack-objects", "-q", "--stdout", "--window=0", "--compression=1"},
+                             GitRun{.object_dir = g.objects});
+  Result<pid_t> packer = spawn(SpawnOptions{
+      .argv = pack.argv, .env = pack.env, .stdin_fd = names.get(), .stdout_fd = pack_in.get()});
+  if (!packer) return fail(packer.error());
+  pack_in.reset();  // index-pack sees the end of the pack when pack-objects exits
+  Result<Completed> indexed =
+      run(git_command(g, {"index-pack", "--stdin", "--strict"},
+                      GitRun{.input_fd = pack_out.get(), .timeout = limit}));
+  pack_out.reset();  // pack-objects gets EPIPE if index-pack stopped early
+  Result<ExitStatus> packed = wait_for(*packer, limit);
+  if (!packed) {
+    ::kill(*packer, SIGKILL);
+    (void)wait_for(*packer, std::nullopt);
+    return fail(packed.error());
   }
   if (!indexed) return fail(indexed.error());
+  if (packed->exit_code != 0) {
+    return fail(Errc::io, "could not pack the sandbox's objects (git pack-objects exited with " +
+                              std::to_string(packed->exit_code) + ")");
+  }
+  if (!indexed->ok()) {
+    return fail(Errc::io, "could not import the sandbox's objects (git index-pack: " +
+                              indexed->err.substr(0, indexed->err.find('\n')) + ")");
+  }
+  forget_loose_objects(g.objects, *listed);
   return {};
 }
 
@@ -284,6 +344,8 @@ Result<void> sync_session_ref(const Policy& p) {
   }
   // Every object the new commits need is in the repository (rev-list fails
   // on a missing one, as git's own connectivity check after a fetch does).
+  // The import's --strict implies it; this costs a process only when the
+  // branch moved, and holds for objects that were never imported.
   Result<Completed> connected =
       git_common(g, {"rev-list", "--objects", "--quiet", value, "--not", before, "--"},
                  GitRun{.timeout = std::chrono::seconds(600)});

@@ -41,7 +41,7 @@ Result<BwrapInfo> check_available();
 
 /// Creates what the policy needs on the host: T (0700), T/tmp, S/N/, the
 /// private ref directories holding the current value of the session branch,
-/// the private object store (kept: what it holds is imported by the sync),
+/// the session's private object store (kept across runs),
 /// the mount points under G, ~/.claude and empty placeholders for its
 /// protected entries (which then move from protect_missing to protect).
 /// Idempotent. The session branch's starting value (the base that

@@ -645,7 +645,7 @@ Result<Policy> build_policy(const PolicyInputs& in) {
     g.reflog_file = in.git_common_dir + "/logs/" + g.ref_name;
     g.private_refs = in.runtime_dir + "/git/refs";
     g.private_logs = in.runtime_dir + "/git/logs";
-    g.objects = in.runtime_dir + "/git/objects";
+    g.objects = in.objects_dir.empty() ? in.runtime_dir + "/git/objects" : in.objects_dir;
     g.objects_info = in.runtime_dir + "/git/objects-info";
     if (b.kind(in.worktree + "/.git") != PathKind::file ||
         b.kind(g.worktree_gitdir) != PathKind::directory) {

@@ -68,6 +68,9 @@ struct PolicyInputs {
   std::string worktree_gitdir;  // G/worktrees/<id>; empty = G/worktrees/N (sessions)
   std::string state_dir;        // S (sessions only)
   std::string runtime_dir;      // T: the session's private temp dir lives in T/tmp
+  // The session's private object store (sessions only); empty: T/git/objects.
+  // One per session, not per run: its fan-out directories, once made, stay.
+  std::string objects_dir;
   std::string home;
 
   std::string profile = "standard";             // any name profile_names() accepts
@@ -119,7 +122,7 @@ struct SessionGit {
   // Linux and containers: the object store the sandbox writes, bound over
   // G/objects; the repository's own store is read-only at
   // kSharedObjectsInside, its alternate (import_sandbox_objects).
-  std::string objects;       // T/git/objects
+  std::string objects;       // PolicyInputs::objects_dir, or T/git/objects
   std::string objects_info;  // T/git/objects-info: bound read-only over G/objects/info
 };
 

@@ -51,6 +51,7 @@ sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& s,
   in.worktree_gitdir = s.worktree_git_dir.value_or("");
   in.state_dir = repo.state_dir();
   in.runtime_dir = s.runtime_dir.value_or(repo.runtime_dir(s.name));
+  in.objects_dir = in.runtime_dir + "/git/objects";  // kept when a run replaces runtime_dir
   in.home = real(home_directory());
   in.profile = s.sandbox_profile.value_or("standard");
   in.proxy_socket = in.runtime_dir + "/proxy.sock";
