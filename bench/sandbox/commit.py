@@ -21,33 +21,18 @@ that minus the start-up, (para run commit - git commit) - (para run true -
 true run directly, about 1 ms). Everything is local: no network.
 """
 import argparse
-import math
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 COMMIT = ["sh", "-c", "git add -A && git commit -qm round"]
 
-
-def timed(argv, cwd, env):
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = (time.perf_counter() - start) * 1000
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv} exited {done.returncode}: "
-                           f"{done.stderr.decode(errors='replace').strip()[:600]}")
-    return elapsed
-
-
-def stats(xs):
-    return statistics.median(xs), sorted(xs)[math.ceil(0.9 * len(xs)) - 1]
+sys.path.insert(0, HERE)
+from run import stats, timed  # noqa: E402  (bench/sandbox/run.py)
 
 
 def main():
