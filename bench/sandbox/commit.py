@@ -41,6 +41,8 @@ def main():
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--files", type=int, default=200)
     args = p.parse_args()
+    if args.runs < 1 or args.files < 1:
+        p.error("--runs and --files must be at least 1")
     build = args.build if os.path.isabs(args.build) else os.path.join(ROOT, args.build)
     para = os.path.join(build, "para")
     if not os.access(para, os.X_OK):
