@@ -10,9 +10,16 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/process.h"
+#include "sandbox/cache_overlay.h"
 #include "session/supervisor.h"
 
 int main(int argc, char** argv) {
+#ifdef __linux__
+  // Before anything else: it must pass inherited descriptors on to bwrap.
+  if (argc > 1 && std::string(argv[1]) == para::sandbox::kCacheOverlaysCommand) {
+    return para::sandbox::cache_overlays_main({argv + 2, argv + argc});
+  }
+#endif
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
   para::close_inherited_fds_on_exec();
   try {

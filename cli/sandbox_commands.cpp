@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "proxy/policy.h"
+#include "sandbox/cache_overlay.h"
 #include "sandbox/explain.h"
 #include "sandbox/foreground.h"
 #include "sandbox/launch.h"
@@ -103,6 +104,7 @@ class RuntimeDir {
   ~RuntimeDir() {
     if (!created_) return;
     std::error_code ec;
+    sandbox::make_cache_layers_removable(path_);
     std::filesystem::remove_all(path_, ec);
   }
   RuntimeDir(const RuntimeDir&) = delete;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sandbox/cache_overlay.h"
+
 namespace para::sandbox {
 namespace {
 
@@ -83,8 +85,13 @@ BwrapPlan bwrap_plan(const Policy& p, const std::vector<std::string>& command) {
     ops.push_back({{MountKind::ro_bind, r.path, r.path, r.reason}, rank(MountKind::ro_bind)});
   }
   for (const PathRule& w : p.writable) {
-    ops.push_back({{MountKind::bind, w.path, w.path, w.reason}, rank(MountKind::bind)});
+    std::string source = w.path;
+    for (const CacheOverlay& o : p.cache_overlays) {
+      if (o.cache == w.path) source = cache_overlay_merged(o);
+    }
+    ops.push_back({{MountKind::bind, source, w.path, w.reason}, rank(MountKind::bind)});
   }
+  plan.cache_overlays = p.cache_overlays;
   // Protected and hidden paths inside a writable root: the path itself, and
   // every directory between it and the root pinned as a mount point so that
   // renaming an ancestor (then recreating the path) fails with EBUSY.

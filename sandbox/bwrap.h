@@ -38,6 +38,9 @@ struct BwrapPlan {
   bool seccomp = false;    // the AF_UNIX filter (see seccomp.h); not with the relay
   std::string chdir;
   std::vector<std::string> command;  // what runs inside, relay wrapper included
+  // Mounted before bwrap starts (cache_overlay.h): each merged/ is the source
+  // of a `bind` op above.
+  std::vector<CacheOverlay> cache_overlays;
 };
 
 /// Builds the plan. Mount ops are ordered by target depth, then by kind

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "sandbox/bwrap.h"
+#include "sandbox/cache_overlay.h"
 #include "sandbox/sbpl.h"
 
 namespace para::sandbox {
@@ -73,7 +74,19 @@ Result<json> explain(const Policy& p, Platform platform, const std::vector<std::
                     {"allowed_domains", p.allowed_domains}};
   }
   if (platform == Platform::linux_bwrap) {
-    std::vector<std::string> argv = {launcher};
+    json caches = json::array();
+    for (const CacheOverlay& o : p.cache_overlays) {
+      caches.push_back({{"target", o.cache},
+                        {"source", cache_overlay_merged(o)},
+                        {"reason", "copy-on-write: the host's cache below, writes in " + o.dir +
+                                       "/upper (private, empty if no overlay can be mounted)"}});
+    }
+    out["cache_overlays"] = caches;
+    std::vector<std::string> argv;
+    if (!p.cache_overlays.empty() && !p.para_bin.empty()) {
+      argv = cache_overlay_argv(p.para_bin, p.cache_overlays);
+    }
+    argv.push_back(launcher);
     const std::vector<std::string> rest = bwrap_argv(p, command);
     argv.insert(argv.end(), rest.begin(), rest.end());
     out["argv"] = argv;
@@ -126,6 +139,7 @@ std::string explain_text(const json& e) {
   section("hidden", "replaced by an empty directory (host sockets)");
   section("read_only_again", "read-only again under those");
   section("private_binds", "private to the sandbox");
+  section("cache_overlays", "tool caches, copy-on-write");
   out += "\nenvironment set:\n";
   for (const auto& [k, v] : e["environment"]["set"].items()) {
     out += "  " + k + "=" + v.get<std::string>() + "\n";

@@ -15,6 +15,7 @@
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "sandbox/cache_overlay.h"
 #include "sandbox/launch.h"
 
 namespace para::sandbox {
@@ -171,6 +172,7 @@ Result<void> prepare_host(Policy& p, Sync base) {
       if (auto r = make_dirs(b.target, 0755); !r) return r;
     }
   }
+  if (auto r = prepare_cache_overlays(p.cache_overlays); !r) return r;
   // ~/.claude is writable, its settings and hook directories are not: they
   // must exist so that they can be mounted read-only. So must the worktree's
   // config.worktree, which git reads (on the host too) once the repository

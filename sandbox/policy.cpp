@@ -83,7 +83,8 @@ const std::vector<std::string> kDefaultDenyRead = {
     "~/Library/Keychains",
 };
 
-// Tool caches that stay writable when they exist.
+// Tool caches that are writable when they exist: copy-on-write on Linux
+// (CacheOverlay), shared on macOS.
 const std::vector<std::string> kCaches = {
     "~/.cache",     "~/.npm",    "~/.cargo/registry", "~/.cargo/git",
     "~/go/pkg/mod", "~/.ccache", "~/.m2/repository",  "~/.gradle/caches",
@@ -318,9 +319,7 @@ struct Builder {
     add_writable(in.home + "/.claude", "Claude Code's state (settings and hooks stay protected)",
                  true);
     add_writable(in.home + "/.claude.json", "Claude Code's configuration file");
-    for (const std::string& cache : kCaches) {
-      add_writable(expand_home(cache, in.home), "tool cache");
-    }
+    for (const std::string& cache : kCaches) add_cache(cache);
     if (!in.darwin_user_temp_dir.empty()) {
       add_writable(in.darwin_user_temp_dir, "macOS per-user temp directory (confstr)");
     }
@@ -329,11 +328,44 @@ struct Builder {
     }
   }
 
+  // A tool cache is writable copy-on-write: the session's layer lives in
+  // T/caches/<name>, named after the cache ("~/.cargo/registry" ->
+  // "cargo-registry") so that a resumed session finds its own writes.
+  void add_cache(const std::string& entry) {
+    const std::string path = expand_home(entry, in.home);
+    if (path.find_first_of(",:\\") != std::string::npos) {
+      p.notes.push_back(path +
+                        " stays read-only: its name holds a ',', ':' or '\\', which an "
+                        "overlay mount cannot name");
+      return;
+    }
+    if (kind(path) == PathKind::file) return;  // not a cache directory
+    add_writable(path, "tool cache");
+    if (p.writable.empty() || p.writable.back().path != path) return;
+    std::string name = entry.substr(entry.find('/') + 1);
+    if (name.starts_with('.')) name.erase(0, 1);
+    std::replace(name.begin(), name.end(), '/', '-');
+    p.cache_overlays.push_back({path, in.runtime_dir + "/caches/" + name});
+  }
+
+  // A cache the user lists in sandbox.extra_writable is shared with the
+  // host, as they asked, instead of copy-on-write.
+  void share_cache(const std::string& path) {
+    const auto overlay = std::find_if(p.cache_overlays.begin(), p.cache_overlays.end(),
+                                      [&](const CacheOverlay& o) { return o.cache == path; });
+    if (overlay == p.cache_overlays.end()) return;
+    p.cache_overlays.erase(overlay);
+    for (PathRule& w : p.writable) {
+      if (w.path == path) w.reason = "tool cache, shared with the host (sandbox.extra_writable)";
+    }
+  }
+
   Result<void> list_extra_writable() {
     for (const std::string& entry : in.extra_writable) {
       const std::string path = expand_home(entry, in.home);
       if (auto r = check_absolute("sandbox.extra_writable entry", path, true); !r) return r;
       add_writable(path, "sandbox.extra_writable");
+      share_cache(path);
       scan_roots.push_back(path);
     }
     return {};

@@ -109,6 +109,17 @@ struct PrivateBind {
   bool read_only = false;
 };
 
+/// A tool cache the sandbox sees copy-on-write (Linux): the agent reads the
+/// host's cache and writes to this session's own layer, so nothing it plants
+/// there reaches the host or another session. `dir` holds the overlay's
+/// upper/, work/ and merged/ (see cache_overlay.h); merged/ is what the
+/// sandbox binds at `cache`. The SBPL profile cannot do this: on macOS the
+/// cache stays a plain writable root.
+struct CacheOverlay {
+  std::string cache;  // the host's cache directory, e.g. ~/.npm (also in Policy::writable)
+  std::string dir;    // T/caches/<name>
+};
+
 /// The git facts of a session, for the private-ref design (see
 /// sync_session_ref in run_linux.h) and for the SBPL literals.
 struct SessionGit {
@@ -141,7 +152,8 @@ struct Policy {
   std::vector<PathRule> protect;    // read-only inside writable roots (existing paths)
   std::vector<PathRule> deny_read;  // existing paths whose content is hidden
   std::vector<PrivateBind> private_binds;
-  std::optional<SessionGit> git;  // sessions only
+  std::vector<CacheOverlay> cache_overlays;  // Linux: how the writable tool caches are bound
+  std::optional<SessionGit> git;             // sessions only
 
   // Names protected at every depth (".git/hooks", ".bashrc", ...): the SBPL
   // profile matches them by regex; on Linux build_policy found the existing

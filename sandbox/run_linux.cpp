@@ -17,6 +17,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "sandbox/bwrap.h"
+#include "sandbox/cache_overlay.h"
 #include "sandbox/launch.h"
 #include "sandbox/seccomp.h"
 
@@ -148,7 +149,14 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
   }
   Fd status_read(pipe_fds[0]), status_write(pipe_fds[1]);
 
-  std::vector<std::string> argv = {*bwrap};
+  // The tool caches' overlays are mounted by para itself, which then execs
+  // bwrap (cache_overlay.h). Without para's binary the caches' merged/
+  // directories are bound as they are: private and empty.
+  std::vector<std::string> argv;
+  if (!plan.cache_overlays.empty() && !policy.para_bin.empty()) {
+    argv = cache_overlay_argv(policy.para_bin, plan.cache_overlays);
+  }
+  argv.push_back(*bwrap);
   const std::vector<std::string> rest =
       render_bwrap(plan, BwrapFds{.seccomp = seccomp.get(), .json_status = status_write.get()});
   argv.insert(argv.end(), rest.begin(), rest.end());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "sandbox/cache_overlay.h"
 #include "session/names.h"
 
 namespace para::session {
@@ -107,6 +108,7 @@ void remove_session_files(const Repo& repo, const std::string& name) {
   }
   if (runtime.is_absolute() && runtime.filename() == expected.filename() &&
       runtime.parent_path().filename() == expected.parent_path().filename()) {
+    sandbox::make_cache_layers_removable(runtime.string());
     fs::remove_all(runtime, ec);
   }
   fs::remove_all(repo.session_dir(name), ec);

@@ -177,7 +177,12 @@ TEST_SUITE("sandbox/cli") {
     const nlohmann::json e = nlohmann::json::parse(c.out);
     CHECK(e["session"] == h.session);
     const std::vector<std::string> argv = e["argv"];
-    CHECK(argv[1] == "--die-with-parent");
+    // para mounts the tool caches' overlays, then runs bwrap (cache_overlay.h).
+    REQUIRE_FALSE(e["cache_overlays"].empty());
+    CHECK(argv[1] == "__cache-overlays");
+    const auto bwrap = std::find(argv.begin(), argv.end(), "--die-with-parent");
+    REQUIRE(bwrap != argv.end());
+    CHECK(*(bwrap - 2) == "--");
     CHECK(std::find(argv.begin(), argv.end(), "--disable-userns") != argv.end());
     CHECK(c.out.find(kSecret) == std::string::npos);
 

@@ -93,9 +93,10 @@ TEST_SUITE("sandbox/escape") {
             doctest::skip(no_bwrap())) {
     SandboxHost h;
     const sb::Policy p = h.policy();
-    for (const std::string& path :
-         {h.worktree + "/new-file", h.worktree + "/sub/nested/file", p.tmpdir + "/scratch",
-          h.home + "/.cache/tool/new", h.home + "/.claude/projects/y.jsonl"}) {
+    // Tool caches are writable too, in the session's own layer (next case).
+    CHECK(probe_allowed(p, {"write", h.home + "/.cache/tool/new"}));
+    for (const std::string& path : {h.worktree + "/new-file", h.worktree + "/sub/nested/file",
+                                    p.tmpdir + "/scratch", h.home + "/.claude/projects/y.jsonl"}) {
       CAPTURE(path);
       CHECK(probe_allowed(p, {"write", path}));
       CHECK(std::filesystem::exists(path));
@@ -111,6 +112,71 @@ TEST_SUITE("sandbox/escape") {
     CHECK(probe_allowed(p, {"read", h.repo + "/README.md"}));
     CHECK(probe_allowed(p, {"read", h.other_worktree + "/README.md"}));
     CHECK(probe_allowed(p, {"list", "/usr/bin"}));
+  }
+
+  TEST_CASE("a tool cache carries nothing to the host or to another session" *
+            doctest::skip(no_bwrap())) {
+    // Code the user later runs from a cache, outside any sandbox: npx's
+    // package directory and a cached file the host already has.
+    SandboxHost h;
+    const std::string npx = h.home + "/.npm/_npx/1a2b/node_modules/tool/index.js";
+    std::filesystem::create_directories(std::filesystem::path(npx).parent_path());
+    write_text(npx, "original\n");
+    const sb::Policy p = h.policy();
+    REQUIRE(p.cache_overlays.size() == 2);  // ~/.cache and ~/.npm (the others do not exist)
+
+    // The agent sees the host's cache and may change it, replace it or add
+    // to it, as package managers do...
+    const std::string entry = h.home + "/.cache/tool/entry";
+    const std::string planted = h.home + "/.cache/tool/planted";
+    CHECK(in_sandbox(p, {"/bin/cat", entry}).out == "cached\n");
+    CHECK(probe_allowed(p, {"write", npx}));
+    CHECK(probe_allowed(p, {"append", entry}));
+    CHECK(probe_allowed(p, {"write", planted}));
+    CHECK(probe_allowed(p, {"unlink", h.home + "/.npm/_npx/1a2b/node_modules/tool/index.js"}));
+    // ...and a later run of the same session finds its own writes.
+    Completed again = in_sandbox(p, {"/bin/cat", planted, entry});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out.find("cached\n") != std::string::npos);
+    CHECK(again.out.size() > std::string("cached\n").size());
+    CHECK(in_sandbox(p, {"/bin/cat", npx}).exit_code != 0);  // deleted, in its view
+
+    // The host's cache is unchanged.
+    CHECK(read_text(npx) == "original\n");
+    CHECK(read_text(entry) == "cached\n");
+    CHECK_FALSE(std::filesystem::exists(planted));
+
+    // Another session (its own runtime directory) sees the host's cache only.
+    sb::PolicyInputs other_in = h.inputs();
+    other_in.runtime_dir = h.runtime + "-second";
+    Result<sb::Policy> other = sb::build_policy(other_in);
+    REQUIRE(other);
+    REQUIRE(sb::prepare_host(*other));
+    CHECK(in_sandbox(*other, {"/bin/cat", npx}).out == "original\n");
+    CHECK(in_sandbox(*other, {"/bin/cat", entry}).out == "cached\n");
+    CHECK(in_sandbox(*other, {"/bin/cat", planted}).exit_code != 0);
+  }
+
+  TEST_CASE("without an overlay a tool cache is private and starts empty, never shared" *
+            doctest::skip(no_bwrap())) {
+    // A real failure: overlayfs cannot name an upper directory whose path
+    // holds a ',' (here the session's runtime directory, from TMPDIR).
+    SandboxHost h;
+    sb::PolicyInputs in = h.inputs();
+    in.runtime_dir = h.runtime + ",comma";
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    REQUIRE(sb::prepare_host(*p));
+    const std::string entry = h.home + "/.cache/tool/entry";
+    Completed c =
+        in_sandbox(*p, {"/bin/sh", "-c",
+                        "cat " + entry + "; mkdir -p " + h.home + "/.cache/tool && echo " +
+                            "new > " + entry + " && cat " + entry});
+    CHECK(c.out == "new\n");
+    CHECK(c.exit_code == 0);
+    CHECK(c.out.find("cached") == std::string::npos);
+    CHECK(c.err.find("starts empty in this sandbox") != std::string::npos);
+    CHECK(read_text(entry) == "cached\n");
   }
 
   TEST_CASE("every protected path stays read-only and unchanged" * doctest::skip(no_bwrap())) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sandbox/bwrap.h"
 #include "tests/unit/sandbox/fake_fs.h"
 
 namespace para::test {
@@ -175,6 +176,51 @@ TEST_SUITE("sandbox/policy") {
     CHECK_FALSE(listed(p->writable, "/home/dev/.ssh/cache"));
     in.extra_writable = {"relative"};
     CHECK_FALSE(sb::build_policy(in));
+  }
+
+  TEST_CASE("tool caches are writable through a layer of the session's own") {
+    FakeFs fs = reference_host();
+    fs.add("/home/dev/.cargo/registry");
+    fs.add("/home/dev/.npm");
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    const auto layer = [&](const std::string& cache) {
+      for (const sb::CacheOverlay& o : p->cache_overlays) {
+        if (o.cache == cache) return o.dir;
+      }
+      return std::string();
+    };
+    CHECK(p->cache_overlays.size() == 3);  // the caches that exist
+    CHECK(layer("/home/dev/.cache") == "/tmp/para-1000/x-agent1/caches/cache");
+    CHECK(layer("/home/dev/.cargo/registry") == "/tmp/para-1000/x-agent1/caches/cargo-registry");
+    CHECK(listed(p->writable, "/home/dev/.npm"));
+    // The bwrap plan binds the layer's merged view at the cache.
+    const sb::BwrapPlan plan = sb::bwrap_plan(*p, {"true"});
+    const auto bind = std::find_if(plan.mounts.begin(), plan.mounts.end(),
+                                   [](const auto& m) { return m.target == "/home/dev/.npm"; });
+    REQUIRE(bind != plan.mounts.end());
+    CHECK(bind->source == "/tmp/para-1000/x-agent1/caches/npm/merged");
+
+    // Listed in sandbox.extra_writable, a cache is shared with the host, as asked.
+    in.extra_writable = {"~/.npm"};
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(layer("/home/dev/.npm").empty());
+    CHECK(listed(p->writable, "/home/dev/.npm"));
+
+    // A home whose path an overlay mount cannot name: read-only, with a note.
+    FakeFs odd = reference_host();
+    odd.add("/home/a,b/.npm");
+    in = reference_inputs(odd, "standard");
+    in.home = "/home/a,b";
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(p->cache_overlays.empty());
+    CHECK_FALSE(listed(p->writable, "/home/a,b/.npm"));
+    CHECK(std::any_of(p->notes.begin(), p->notes.end(), [](const std::string& n) {
+      return n.find("/home/a,b/.npm stays read-only") != std::string::npos;
+    }));
   }
 
   TEST_CASE("outside a session the worktree's own .git and .para are protected") {
