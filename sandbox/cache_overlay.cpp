@@ -4,6 +4,8 @@
 
 #include "sandbox/cache_overlay.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -17,11 +19,21 @@ std::string cache_overlay_merged(const CacheOverlay& overlay) {
 }
 
 std::vector<std::string> cache_overlay_argv(const std::string& para_bin,
-                                            const std::vector<CacheOverlay>& overlays) {
+                                            const std::vector<CacheOverlay>& overlays,
+                                            bool own_layer) {
   std::vector<std::string> argv = {para_bin, kCacheOverlaysCommand};
+  if (own_layer) argv.emplace_back("--own-layer");
   for (const CacheOverlay& o : overlays) argv.insert(argv.end(), {"--cache", o.cache, o.dir});
   argv.emplace_back("--");
   return argv;
+}
+
+Fd lock_cache_layers(const std::vector<CacheOverlay>& overlays) {
+  if (overlays.empty()) return Fd();
+  const std::string caches = overlays.front().dir.substr(0, overlays.front().dir.rfind('/'));
+  Fd fd(::open(caches.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) fd.reset();
+  return fd;
 }
 
 Result<void> prepare_cache_overlays(const std::vector<CacheOverlay>& overlays) {
@@ -43,9 +55,11 @@ Result<void> prepare_cache_overlays(const std::vector<CacheOverlay>& overlays) {
 
 void make_cache_layers_removable(const std::string& runtime_dir) {
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(runtime_dir + "/caches", ec)) {
-    const std::string work = entry.path().string() + "/work/work";
-    ::chmod(work.c_str(), 0700);  // missing: nothing to do
+  for (const auto& cache : std::filesystem::directory_iterator(runtime_dir + "/caches", ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(cache.path(), ec)) {
+      if (!entry.path().filename().string().starts_with("work")) continue;  // work, work.<pid>
+      ::chmod((entry.path().string() + "/work").c_str(), 0700);  // missing: nothing to do
+    }
   }
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fd.h"
 #include "core/result.h"
 #include "sandbox/policy.h"
 
@@ -36,16 +37,27 @@ inline constexpr const char* kCacheOverlaysCommand = "__cache-overlays";
 std::string cache_overlay_merged(const CacheOverlay& overlay);
 
 /// The argv prefix that makes `para_bin` mount the overlays, then run what
-/// follows it: {para_bin, kCacheOverlaysCommand, "--cache", CACHE, DIR, ..., "--"}.
+/// follows it: {para_bin, kCacheOverlaysCommand, ["--own-layer",] "--cache",
+/// CACHE, DIR, ..., "--"}. With own_layer the sandbox writes to a layer of
+/// its own (DIR/upper.<pid>) instead of the session's DIR/upper.
 std::vector<std::string> cache_overlay_argv(const std::string& para_bin,
-                                            const std::vector<CacheOverlay>& overlays);
+                                            const std::vector<CacheOverlay>& overlays,
+                                            bool own_layer = false);
+
+/// The session's layers (DIR/upper) serve one sandbox at a time: two
+/// overlay mounts must not share an upper directory. The launcher takes
+/// this lock (flock on the caches' directory, close-on-exec, so never inside
+/// the sandbox) and holds it while the sandbox runs; an invalid Fd means
+/// another sandbox of the session holds it, so this one gets own_layer.
+Fd lock_cache_layers(const std::vector<CacheOverlay>& overlays);
 
 /// Creates DIR/upper, DIR/work and DIR/merged (0700). Idempotent: a resumed
 /// session keeps its layer. Errors: io.
 Result<void> prepare_cache_overlays(const std::vector<CacheOverlay>& overlays);
 
-/// overlayfs leaves DIR/work/work with mode 000; this makes every such
-/// directory under `runtime_dir`/caches removable again (best effort).
+/// overlayfs leaves DIR/work/work (and DIR/work.<pid>/work) with mode 000;
+/// this makes every such directory under `runtime_dir`/caches removable
+/// again (best effort).
 void make_cache_layers_removable(const std::string& runtime_dir);
 
 /// `para __cache-overlays`: mounts the overlays, then execs the command

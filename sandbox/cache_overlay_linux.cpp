@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -65,8 +66,33 @@ Result<void> map_ids(uid_t uid, gid_t gid) {
   return {};
 }
 
-Result<void> mount_overlay(const CacheOverlay& o) {
-  const std::string upper = o.dir + "/upper", work = o.dir + "/work";
+// The layer's upper and work directories: the session's own, or with
+// --own-layer (another sandbox of the session holds them: two mounts must
+// not share them, overlayfs calls that undefined behaviour) a layer for this
+// sandbox alone, upper.<pid>, removed with the session.
+struct Layer {
+  std::string upper, work;
+};
+
+Result<Layer> layer_for(const CacheOverlay& o, bool own) {
+  if (!own) return Layer{o.dir + "/upper", o.dir + "/work"};
+  const std::string suffix = "." + std::to_string(::getpid());
+  Layer layer{o.dir + "/upper" + suffix, o.dir + "/work" + suffix};
+  for (const std::string& d : {layer.upper, layer.work}) {
+    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) {
+      return fail(Errc::io, "mkdir " + d + ": " + std::strerror(errno));
+    }
+  }
+  struct stat st;
+  if (::stat((o.dir + "/upper").c_str(), &st) == 0) ::chmod(layer.upper.c_str(), st.st_mode & 07777);
+  return layer;
+}
+
+Result<void> mount_overlay(const CacheOverlay& o, bool own_layer) {
+  Result<Layer> layer = layer_for(o, own_layer);
+  if (!layer) return fail(layer.error());
+  const std::string& upper = layer->upper;
+  const std::string& work = layer->work;
   // The option string cannot name a path that holds these (the policy
   // refuses such caches; the runtime directory comes from TMPDIR).
   if ((o.cache + upper).find_first_of(",:\\") != std::string::npos) {
@@ -86,12 +112,14 @@ Result<void> mount_overlay(const CacheOverlay& o) {
 int cache_overlays_main(const std::vector<std::string>& args) {
   std::vector<CacheOverlay> overlays;
   size_t i = 0;
+  const bool own_layer = !args.empty() && args[0] == "--own-layer";
+  if (own_layer) ++i;
   for (; i + 2 < args.size() && args[i] == "--cache"; i += 3) {
     overlays.push_back({args[i + 1], args[i + 2]});
   }
   if (i + 1 >= args.size() || args[i] != "--") {
     log::error("sandbox") << kCacheOverlaysCommand
-                          << ": usage: --cache CACHE DIR ... -- COMMAND [ARG...]";
+                          << ": usage: [--own-layer] --cache CACHE DIR ... -- COMMAND [ARG...]";
     return 2;
   }
   const auto empty_caches = [](const std::string& which, const std::string& why) {
@@ -111,7 +139,7 @@ int cache_overlays_main(const std::vector<std::string>& args) {
     return 126;
   } else {
     for (const CacheOverlay& o : overlays) {
-      if (auto r = mount_overlay(o); !r) empty_caches(o.cache, r.error().message);
+      if (auto r = mount_overlay(o, own_layer); !r) empty_caches(o.cache, r.error().message);
     }
   }
   std::vector<char*> argv;

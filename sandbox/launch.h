@@ -65,6 +65,7 @@ struct LaunchOptions {
 struct Launched {
   pid_t pid = -1;  // bwrap; SIGKILL to it ends everything inside (PID namespace)
   Fd status;       // bwrap's --json-status-fd, read by wait_sandboxed
+  Fd cache_layers;  // lock_cache_layers(), held while the sandbox runs
 };
 
 /// Starts bwrap with the policy's argv and environment and returns at once.

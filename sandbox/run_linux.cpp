@@ -153,8 +153,10 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
   // bwrap (cache_overlay.h). Without para's binary the caches' merged/
   // directories are bound as they are: private and empty.
   std::vector<std::string> argv;
+  Fd cache_layers;
   if (!plan.cache_overlays.empty() && !policy.para_bin.empty()) {
-    argv = cache_overlay_argv(policy.para_bin, plan.cache_overlays);
+    cache_layers = lock_cache_layers(plan.cache_overlays);
+    argv = cache_overlay_argv(policy.para_bin, plan.cache_overlays, !cache_layers.valid());
   }
   argv.push_back(*bwrap);
   const std::vector<std::string> rest =
@@ -173,7 +175,7 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
                                          .keep_fds = keep});
   if (!pid) return fail(pid.error());
   log::debug("sandbox") << "bwrap pid " << *pid << " for " << command[0];
-  return Launched{*pid, std::move(status_read)};
+  return Launched{*pid, std::move(status_read), std::move(cache_layers)};
 }
 
 void kill_sandbox(const Launched& launched) {
@@ -189,6 +191,7 @@ Result<ExitStatus> wait_sandboxed(Launched& launched,
                                   std::optional<std::chrono::milliseconds> timeout) {
   Result<ExitStatus> status = wait_for(launched.pid, timeout);
   if (!status) return status;
+  launched.cache_layers.reset();  // bwrap is gone, and with it everything inside
   // bwrap wrote {"child-pid": N} once the command started; without it the
   // sandbox was never set up and the exit status is bwrap's own.
   std::string report;

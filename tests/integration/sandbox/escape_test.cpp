@@ -179,6 +179,38 @@ TEST_SUITE("sandbox/escape") {
     CHECK(read_text(entry) == "cached\n");
   }
 
+  TEST_CASE("two sandboxes of one session never share a cache layer" *
+            doctest::skip(no_bwrap())) {
+    // `para shell` beside the running agent: overlayfs must not mount one
+    // upper directory twice, so the second sandbox writes to a layer of its own.
+    SandboxHost h;
+    const sb::Policy p = h.policy();
+    const std::string cache = h.home + "/.cache/tool";
+    Result<sb::Launched> first = sb::launch(
+        p, {"/bin/sh", "-c", "echo first > " + cache + "/first; sleep 60"}, sb::LaunchOptions{});
+    REQUIRE(first);
+    const std::string session_layer = p.cache_overlays.front().dir + "/upper";
+    REQUIRE(wait_until([&] { return std::filesystem::exists(session_layer + "/tool/first"); }));
+
+    Completed second = in_sandbox(
+        p, {"/bin/sh", "-c", "echo second > " + cache + "/second; cat " + cache + "/second"});
+    CHECK(second.out == "second\n");
+    // The launcher's lock stays outside: a host directory descriptor
+    // inside would lead anywhere through openat(fd, "..").
+    const std::string fds = in_sandbox(p, {"/bin/ls", "-l", "/proc/self/fd"}).out;
+    CAPTURE(fds);
+    CHECK(fds.find("/caches") == std::string::npos);
+    sb::kill_sandbox(*first);
+    (void)sb::wait_sandboxed(*first);
+    CHECK_FALSE(std::filesystem::exists(session_layer + "/tool/second"));
+    CHECK_FALSE(std::filesystem::exists(cache + "/second"));  // nor on the host
+
+    // The session's next sandbox has the session layer again.
+    Completed next = in_sandbox(p, {"/bin/sh", "-c", "cat " + cache + "/first; ls " + cache});
+    CHECK(next.out.find("first\n") == 0);
+    CHECK(next.out.find("second") == std::string::npos);
+  }
+
   TEST_CASE("every protected path stays read-only and unchanged" * doctest::skip(no_bwrap())) {
     SandboxHost h;
     const sb::Policy p = h.policy();
