@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <set>
+#include <string_view>
 
 // Theory of operation. build_policy() answers, for one sandboxed command,
 // "which paths can it write, which must stay read-only although they lie in
@@ -19,7 +21,8 @@
 // network mode, hide the directories where host sockets live, list the
 // writable roots, list what is protected inside them (fixed paths of the
 // session layout plus names found by a bounded scan), list read-denied
-// secrets, then the environment. Renderers decide how to enforce each list.
+// secrets, then the environment (host sockets and secret-looking names
+// removed, unless forwarded). Renderers decide how to enforce each list.
 
 namespace para::sandbox {
 namespace {
@@ -111,6 +114,29 @@ const std::vector<std::string> kUnsetVars = {
     "TMUX_PANE",
     "STY",
     "PARA_MCP_AUTH_TOKEN",  // would let the sandbox call para's MCP tools
+};
+
+// Parts of a variable's name (upper-cased) that say its value is a secret:
+// the agent could send it to any domain it may reach, so it is removed
+// unless forwarded. Only names are looked at, never values. AUTH is
+// matched apart (secret_looking_name) so that GIT_AUTHOR_NAME stays.
+const std::vector<std::string> kSecretNameParts = {
+    "TOKEN",   "SECRET",      "PASSWORD",   "PASSWD", "CREDENTIAL",
+    "API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "APIKEY",
+};
+
+// What the agents themselves authenticate with, kept although the names
+// look secret. Containers forward an allowlist instead
+// (docker::default_forward_env_keys) that has the two API keys too, plus
+// GITHUB_TOKEN and PERPLEXITY_API_KEY as para did. Neither is passed on
+// here. GITHUB_TOKEN: the proxy allows github.com, where a token can push
+// to any of the user's repositories or create gists. PERPLEXITY_API_KEY:
+// not the agent's own. The user opts in with sandbox.forward_env.
+const std::vector<std::string> kDefaultForwardEnv = {
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "OPENAI_API_KEY",
 };
 
 constexpr int kScanDepth = 4;           // directories below a writable root
@@ -531,6 +557,7 @@ struct Builder {
   void set_environment() {
     p.env_base = in.environment;
     p.env_unset = kUnsetVars;
+    remove_secret_looking();
     auto set = [&](const std::string& k, const std::string& v) { p.env_set.emplace_back(k, v); };
     set("HOME", in.home);
     for (const char* k : {"TMPDIR", "TMP", "TEMP", "TEMPDIR"}) set(k, p.tmpdir);
@@ -560,6 +587,29 @@ struct Builder {
       set("no_proxy", "localhost,127.0.0.1,::1");
       set("NODE_USE_ENV_PROXY", "1");
     }
+  }
+
+  // Names only: the note and env_unset never carry a value. The fixed
+  // kUnsetVars stay removed whatever sandbox.forward_env says.
+  void remove_secret_looking() {
+    std::vector<std::string> forward = kDefaultForwardEnv;
+    forward.insert(forward.end(), in.forward_env.begin(), in.forward_env.end());
+    std::string removed;
+    for (const std::string& kv : in.environment) {
+      const std::string name = kv.substr(0, kv.find('='));
+      if (!secret_looking_name(name) || env_name_matches(name, forward) ||
+          std::find(p.env_unset.begin(), p.env_unset.end(), name) != p.env_unset.end()) {
+        continue;
+      }
+      p.env_unset.push_back(name);
+      removed += (removed.empty() ? "" : ", ") + name;
+    }
+    if (removed.empty()) return;
+    p.notes.push_back(
+        "removed from the environment because their names look like secrets: " + removed +
+        ". To pass one on, add its name (or a PREFIX*) to sandbox.forward_env in the user "
+        "config file ($XDG_CONFIG_HOME/para/config.toml, by default "
+        "~/.config/para/config.toml; para config edit); a project's config cannot");
   }
 };
 
@@ -623,6 +673,32 @@ const std::vector<std::string>& default_deny_read() {
 }
 const std::vector<std::string>& protected_name_list() {
   return kProtectedNames;
+}
+const std::vector<std::string>& default_forward_env() {
+  return kDefaultForwardEnv;
+}
+
+bool secret_looking_name(const std::string& name) {
+  std::string upper = name;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& part : kSecretNameParts) {
+    if (upper.find(part) != std::string::npos) return true;
+  }
+  // AUTH, OAUTH, AUTHORIZATION; not AUTHOR (GIT_AUTHOR_EMAIL) or XAUTHORITY.
+  for (size_t at = upper.find("AUTH"); at != std::string::npos; at = upper.find("AUTH", at + 1)) {
+    const std::string_view rest = std::string_view(upper).substr(at + 4);
+    if (!rest.starts_with("OR") || rest.starts_with("ORIZ")) return true;
+  }
+  return false;
+}
+
+bool env_name_matches(const std::string& name, const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
+    if (!pattern.empty() && pattern.back() == '*') {
+      return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+    }
+    return name == pattern;
+  });
 }
 
 bool path_within(const std::string& path, const std::string& root) {

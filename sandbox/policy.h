@@ -84,6 +84,9 @@ struct PolicyInputs {
   std::string para_bin;   // bound at kParaBinInside so that `para status` works inside
   std::string relay_bin;  // para-relay on the host (proxied mode)
   std::vector<std::string> environment;  // the agent's environment, "K=V"
+  // Names kept although they look secret (sandbox.forward_env, user file
+  // only), added to default_forward_env(); "PREFIX*" matches a prefix.
+  std::vector<std::string> forward_env;
 
   // macOS only: confstr(_CS_DARWIN_USER_TEMP_DIR / _CACHE_DIR), which
   // Apple's tools write to whatever TMPDIR says. Empty elsewhere.
@@ -170,7 +173,7 @@ struct Policy {
   std::string relay_bin;
 
   std::vector<std::pair<std::string, std::string>> env_set;  // policy's own variables
-  std::vector<std::string> env_unset;                        // removed from the agent's env
+  std::vector<std::string> env_unset;  // names removed from the agent's env (never values)
   std::vector<std::string> env_base;  // the agent's environment (may hold secrets: never shown)
 
   std::string darwin_user_temp_dir, darwin_user_cache_dir;
@@ -190,13 +193,28 @@ const std::vector<std::string>& default_deny_read();
 /// Names protected at every depth inside writable roots.
 const std::vector<std::string>& protected_name_list();
 
+/// The names kept by default although they look secret: what the agents
+/// themselves authenticate with (ANTHROPIC_API_KEY, ...).
+const std::vector<std::string>& default_forward_env();
+
+/// Whether a variable's name (any case) says it holds a secret: it contains
+/// TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL, API_KEY, APIKEY,
+/// PRIVATE_KEY, ACCESS_KEY, or AUTH other than in AUTHOR. build_policy
+/// removes such variables unless forwarded.
+bool secret_looking_name(const std::string& name);
+
+/// Whether `name` equals one of `patterns` or starts with the part before
+/// the trailing '*' of one (case-sensitive, as environment names are).
+bool env_name_matches(const std::string& name, const std::vector<std::string>& patterns);
+
 /// Builds the policy. Pure apart from reading `inputs.fs`. Errors:
 /// invalid_argument (relative or unnormalised paths, bad session name, bad
 /// profile, a protected path that is a symlink at the top of a writable root).
 Result<Policy> build_policy(const PolicyInputs& inputs);
 
 /// The environment the sandboxed command gets: env_base minus env_unset
-/// plus env_set.
+/// (host sockets, and secret-looking names that are not forwarded) plus
+/// env_set.
 std::vector<std::string> final_environment(const Policy& policy);
 
 /// Whether `path` equals `root` or lies below it (lexically).

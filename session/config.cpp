@@ -167,11 +167,17 @@ void apply(Config& c, const json& doc, bool is_user) {
   if (is_user) {
     take(doc, "sandbox", "fail_open", c.sandbox.fail_open);
     take(doc, "sandbox", "enforce", c.sandbox.enforce);
+    take(doc, "sandbox", "forward_env", c.sandbox.forward_env);
     take(doc, "proxy", "resolve", c.proxy.resolve);
   } else if (doc.contains("sandbox") &&
              (doc["sandbox"].contains("fail_open") || doc["sandbox"].contains("enforce"))) {
     log::warn("config") << "sandbox.fail_open and sandbox.enforce are only honoured in the user "
                            "config file; the project file's values are ignored";
+  }
+  if (!is_user && doc.contains("sandbox") && doc["sandbox"].contains("forward_env")) {
+    log::warn("config") << "sandbox.forward_env is only honoured in the user config file (a "
+                           "repository must not pass its user's secrets to agents); the "
+                           "project's is ignored";
   }
   if (!is_user && doc.contains("proxy") && doc["proxy"].contains("resolve")) {
     log::warn("config") << "proxy.resolve is only honoured in the user config file (a repository "
@@ -197,6 +203,7 @@ json effective_json(const Config& c) {
                   {"allowed_domains", c.sandbox.allowed_domains},
                   {"denied_domains", c.sandbox.denied_domains},
                   {"extra_writable", c.sandbox.extra_writable},
+                  {"forward_env", c.sandbox.forward_env},
                   {"allow_local_destinations", c.sandbox.allow_local_destinations},
                   {"fail_open", c.sandbox.fail_open},
                   {"enforce", c.sandbox.enforce}};
@@ -373,6 +380,7 @@ std::optional<Error> refused_through_mcp(const std::string& key) {
                                             "sandbox.profile",
                                             "sandbox.deny_read",
                                             "sandbox.extra_writable",
+                                            "sandbox.forward_env",
                                             "sandbox.allow_local_destinations",
                                             "proxy.resolve",
                                             "docker.setup_script",

@@ -7,9 +7,9 @@
 // and before anything is written.
 //
 // Merge (para's rules, made explicit): the project file overrides scalar
-// settings it names; sandbox domain lists are unions; sandbox.fail_open and
-// sandbox.enforce are honoured only in the user file, so a repository cannot
-// switch off its user's protections.
+// settings it names; sandbox domain lists are unions; sandbox.fail_open,
+// sandbox.enforce, sandbox.forward_env and proxy.resolve are honoured only
+// in the user file, so a repository cannot switch off its user's protections.
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +30,7 @@ struct SandboxConfig {
   std::optional<std::vector<std::string>> deny_read;  // nullopt: the default secret stores
   std::vector<std::string> deny_read_extra;           // added by the project file
   std::vector<std::string> extra_writable;
+  std::vector<std::string> forward_env;  // secret-looking names passed on (user file only)
   bool allow_local_destinations = false;
   bool fail_open = false;
   bool enforce = false;

@@ -35,6 +35,7 @@ void apply_config(const Config& c, sandbox::PolicyInputs& in) {
     in.deny_read = deny;
   }
   in.extra_writable = c.sandbox.extra_writable;
+  in.forward_env = c.sandbox.forward_env;
   if (Result<std::string> para = sibling_program("para"); para) in.para_bin = *para;
   if (Result<std::string> relay = sibling_program("para-relay"); relay) in.relay_bin = *relay;
 }

@@ -15,7 +15,7 @@
 namespace para::session {
 
 /// The inputs that come from the config alone: deny_read (the project's
-/// additions and "~/" expanded), extra_writable, the proxy port, the
+/// additions and "~/" expanded), extra_writable, forward_env, the proxy port, the
 /// configured allowed domains, and the para and para-relay binaries.
 /// `para sandbox run` outside sessions uses it too.
 void apply_config(const Config& config, sandbox::PolicyInputs& inputs);

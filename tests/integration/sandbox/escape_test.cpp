@@ -402,6 +402,34 @@ TEST_SUITE("sandbox/escape") {
     }
   }
 
+  TEST_CASE("secret-looking variables do not reach the sandbox unless forwarded" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    sb::PolicyInputs in = h.inputs();
+    for (const char* kv :
+         {"GITHUB_TOKEN=ghp-leak-1", "MY_SERVICE_PASSWORD=pw-leak-2", "npm_config__auth=np-leak-3",
+          "ANTHROPIC_API_KEY=sk-agent-4", "PARA_TEST_ORDINARY=1", "NPM_TOKEN=npm-fwd-5",
+          "AWS_SESSION_TOKEN=aws-fwd-6"}) {
+      in.environment.push_back(kv);
+    }
+    in.forward_env = {"NPM_TOKEN", "AWS_*"};
+    Result<sb::Policy> built = sb::build_policy(in);
+    REQUIRE(built);
+    REQUIRE(sb::prepare_host(*built));
+    Completed env = in_sandbox(*built, {"env"});
+    REQUIRE(env.exit_code == 0);
+    for (const char* absent : {"GITHUB_TOKEN", "ghp-leak-1", "MY_SERVICE_PASSWORD", "pw-leak-2",
+                               "npm_config__auth", "np-leak-3"}) {
+      CAPTURE(absent);
+      CHECK(env.out.find(absent) == std::string::npos);
+    }
+    for (const char* present : {"\nANTHROPIC_API_KEY=sk-agent-4\n", "\nPARA_TEST_ORDINARY=1\n",
+                                "\nNPM_TOKEN=npm-fwd-5\n", "\nAWS_SESSION_TOKEN=aws-fwd-6\n"}) {
+      CAPTURE(present);
+      CHECK(("\n" + env.out).find(present) != std::string::npos);
+    }
+  }
+
   TEST_CASE("no namespaces, mounts or ptrace inside; host processes are invisible" *
             doctest::skip(no_bwrap())) {
     SandboxHost h;

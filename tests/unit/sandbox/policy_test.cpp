@@ -99,6 +99,123 @@ TEST_SUITE("sandbox/policy") {
     for (const auto& [k, v] : p->env_set) CHECK(v.find("sk-secret") == std::string::npos);
   }
 
+  TEST_CASE("secret-looking names are recognised by their parts, in any case") {
+    struct Row {
+      const char* name;
+      bool secret;
+    };
+    for (const Row& r : {Row{"GITHUB_TOKEN", true},
+                         {"github_token", true},
+                         {"AWS_SECRET_ACCESS_KEY", true},
+                         {"AWS_ACCESS_KEY_ID", true},
+                         {"NPM_TOKEN", true},
+                         {"PGPASSWORD", true},
+                         {"MY_SERVICE_PASSWORD", true},
+                         {"LDAP_PASSWD", true},
+                         {"GOOGLE_APPLICATION_CREDENTIALS", true},
+                         {"STRIPE_APIKEY", true},
+                         {"DEPLOY_PRIVATE_KEY", true},
+                         {"GH_AUTH", true},
+                         {"npm_config__auth", true},
+                         {"DOCKER_AUTH_CONFIG", true},
+                         {"OAUTH_CLIENT", true},
+                         {"PROXY_AUTHORIZATION", true},
+                         {"PATH", false},
+                         {"HOME", false},
+                         {"LANG", false},
+                         {"TERM", false},
+                         {"KEYBOARD", false},
+                         {"XKB_DEFAULT_LAYOUT", false},
+                         {"GIT_AUTHOR_NAME", false},
+                         {"GIT_AUTHOR_EMAIL", false},
+                         {"XAUTHORITY", false},
+                         {"GIT_ASKPASS", false},
+                         {"SSH_KEY_PATH", false}}) {
+      CAPTURE(r.name);
+      CHECK(sb::secret_looking_name(r.name) == r.secret);
+    }
+  }
+
+  TEST_CASE(
+      "secret-looking variables are removed unless forwarded, and a note names them without "
+      "values") {
+    const FakeFs fs = reference_host();
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    in.environment = {"PATH=/usr/bin:/bin",
+                      "LANG=C.UTF-8",
+                      "GIT_AUTHOR_NAME=Dev",
+                      "PARA_TEST_ORDINARY=1",
+                      "GITHUB_TOKEN=ghp-value-1",
+                      "MY_SERVICE_PASSWORD=pw-value-2",
+                      "aws_secret_access_key=aws-value-3",
+                      "ANTHROPIC_API_KEY=sk-value-4",
+                      "ANTHROPIC_AUTH_TOKEN=at-value-5",
+                      "CLAUDE_CODE_OAUTH_TOKEN=oa-value-6",
+                      "OPENAI_API_KEY=oai-value-7",
+                      "NPM_TOKEN=npm-value-8",
+                      "AWS_SESSION_TOKEN=aws-value-9",
+                      "AWS_ACCESS_KEY_ID=aws-value-10",
+                      "PARA_MCP_AUTH_TOKEN=mcp-value-11"};
+    in.forward_env = {"NPM_TOKEN", "AWS_*", "PARA_MCP_AUTH_TOKEN"};
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    const std::vector<std::string> env = sb::final_environment(*p);
+    const auto has_name = [&](const std::string& name) {
+      return std::any_of(env.begin(), env.end(),
+                         [&](const std::string& kv) { return kv.starts_with(name + "="); });
+    };
+    for (const char* kept :
+         {"PATH", "LANG", "GIT_AUTHOR_NAME", "PARA_TEST_ORDINARY", "ANTHROPIC_API_KEY",
+          "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "OPENAI_API_KEY", "NPM_TOKEN",
+          "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"}) {
+      CAPTURE(kept);
+      CHECK(has_name(kept));
+    }
+    // AWS_* is case-sensitive, as the environment is; PARA_MCP_AUTH_TOKEN
+    // is para's own and is never forwarded.
+    for (const char* gone :
+         {"GITHUB_TOKEN", "MY_SERVICE_PASSWORD", "aws_secret_access_key", "PARA_MCP_AUTH_TOKEN"}) {
+      CAPTURE(gone);
+      CHECK_FALSE(has_name(gone));
+    }
+    const auto note = std::find_if(p->notes.begin(), p->notes.end(), [](const std::string& n) {
+      return n.find("look like secrets") != std::string::npos;
+    });
+    REQUIRE(note != p->notes.end());
+    CHECK(note->find("GITHUB_TOKEN, MY_SERVICE_PASSWORD, aws_secret_access_key.") !=
+          std::string::npos);
+    CHECK(note->find("sandbox.forward_env") != std::string::npos);
+    CHECK(note->find("~/.config/para/config.toml") != std::string::npos);
+    for (const std::string& n : p->notes) {
+      CAPTURE(n);
+      CHECK(n.find("-value-") == std::string::npos);
+    }
+    for (const std::string& name : p->env_unset) CHECK(name.find('=') == std::string::npos);
+  }
+
+  TEST_CASE("without secret-looking variables there is no note about them") {
+    const FakeFs fs = reference_host();
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    in.environment = {"PATH=/usr/bin:/bin", "ANTHROPIC_API_KEY=sk-value"};
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(std::none_of(p->notes.begin(), p->notes.end(), [](const std::string& n) {
+      return n.find("look like secrets") != std::string::npos;
+    }));
+  }
+
+  TEST_CASE("forward_env patterns: exact names, PREFIX*, and * alone") {
+    const std::vector<std::string> patterns = {"NPM_TOKEN", "AWS_*"};
+    CHECK(sb::env_name_matches("NPM_TOKEN", patterns));
+    CHECK_FALSE(sb::env_name_matches("NPM_TOKENS", patterns));
+    CHECK_FALSE(sb::env_name_matches("NPM_TOKE", patterns));
+    CHECK(sb::env_name_matches("AWS_", patterns));
+    CHECK(sb::env_name_matches("AWS_SECRET_ACCESS_KEY", patterns));
+    CHECK_FALSE(sb::env_name_matches("MY_AWS_KEY", patterns));
+    CHECK_FALSE(sb::env_name_matches("aws_secret", patterns));
+    CHECK(sb::env_name_matches("ANYTHING", {"*"}));
+  }
+
   TEST_CASE("bad inputs are refused with a message naming the field") {
     const FakeFs fs = reference_host();
     sb::PolicyInputs in = reference_inputs(fs, "standard");

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "session/sandboxing.h"
 #include "tests/support/support.h"
 
 namespace para::session {
@@ -48,8 +49,8 @@ TEST_SUITE("session/config") {
   TEST_CASE("keys that widen what agents may do are refused through MCP; others are not") {
     for (const char* key :
          {"agent.command", "sandbox.enforce", "sandbox.enabled", "sandbox.fail_open",
-          "sandbox.profile", "sandbox.extra_writable", "proxy.resolve", "setup_script",
-          "directories.subtrees_dir", "docker.setup_script"}) {
+          "sandbox.profile", "sandbox.extra_writable", "sandbox.forward_env", "proxy.resolve",
+          "setup_script", "directories.subtrees_dir", "docker.setup_script"}) {
       CAPTURE(key);
       std::optional<Error> refused = refused_through_mcp(key);
       REQUIRE(refused);
@@ -105,6 +106,42 @@ TEST_SUITE("session/config") {
     CHECK_FALSE(c->sandbox.fail_open);
     CHECK(c->sandbox.allowed_domains == std::vector<std::string>{"a.com", "b.org"});
     ::unsetenv("XDG_CONFIG_HOME");
+  }
+
+  TEST_CASE("sandbox.forward_env is taken from the user file and ignored in the project file") {
+    test::TempDir home, repo;
+    ::setenv("XDG_CONFIG_HOME", (home.path()).c_str(), 1);
+    std::filesystem::create_directories(home / "para");
+    std::filesystem::create_directories(repo / ".para");
+    test::write_text(repo / ".para/config.toml", "[sandbox]\nforward_env = [\"GITHUB_TOKEN\"]\n");
+    Result<Config> c = load_config(repo.path());
+    REQUIRE(c);
+    CHECK(c->sandbox.forward_env.empty());
+    CHECK(c->effective["sandbox"]["forward_env"] == json::array());
+
+    test::write_text(home / "para/config.toml",
+                     "[sandbox]\nforward_env = [\"NPM_TOKEN\", \"AWS_*\"]\n");
+    c = load_config(repo.path());
+    REQUIRE(c);
+    CHECK(c->sandbox.forward_env == std::vector<std::string>{"NPM_TOKEN", "AWS_*"});
+    CHECK(c->effective["sandbox"]["forward_env"] == json({"NPM_TOKEN", "AWS_*"}));
+
+    sandbox::PolicyInputs in;
+    apply_config(*c, in);
+    CHECK(in.forward_env == std::vector<std::string>{"NPM_TOKEN", "AWS_*"});
+    ::unsetenv("XDG_CONFIG_HOME");
+  }
+
+  TEST_CASE("sandbox.forward_env takes names, NAME* prefixes and * alone") {
+    test::TempDir dir;
+    const std::string file = dir / "config.toml";
+    CHECK(*set_config_value(file, "sandbox.forward_env", "NPM_TOKEN, AWS_*") ==
+          json({"NPM_TOKEN", "AWS_*"}));
+    CHECK(*set_config_value(file, "sandbox.forward_env", "*") == json({"*"}));
+    for (const char* bad : {"A*B", "1ABC", "FOO=bar", "*FOO", "A B"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(set_config_value(file, "sandbox.forward_env", bad));
+    }
   }
 }
 
