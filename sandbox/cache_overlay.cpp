@@ -53,12 +53,26 @@ Result<void> prepare_cache_overlays(const std::vector<CacheOverlay>& overlays) {
   return {};
 }
 
-void make_cache_layers_removable(const std::string& runtime_dir) {
+namespace {
+
+// The entries of a directory; empty if it cannot be read. Never throws
+// (callers run in destructors).
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& cache : std::filesystem::directory_iterator(runtime_dir + "/caches", ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(cache.path(), ec)) {
-      if (!entry.path().filename().string().starts_with("work")) continue;  // work, work.<pid>
-      ::chmod((entry.path().string() + "/work").c_str(), 0700);  // missing: nothing to do
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    out.push_back(it->path().string());
+  }
+  return out;
+}
+
+}  // namespace
+
+void make_cache_layers_removable(const std::string& runtime_dir) {
+  for (const std::string& cache : entries(runtime_dir + "/caches")) {
+    for (const std::string& entry : entries(cache)) {
+      if (!entry.substr(entry.rfind('/') + 1).starts_with("work")) continue;  // work, work.<pid>
+      ::chmod((entry + "/work").c_str(), 0700);  // missing: nothing to do
     }
   }
 }
