@@ -13,8 +13,11 @@ rotates every round so no peer always runs first):
   bwrap para argv    the exact bwrap argv para uses for this worktree, from
                      `para sandbox explain --json -- true`, without the
                      `--seccomp FD` pair (FD is a placeholder there: para
-                     passes its filter through a memfd) and with the
-                     placeholder runtime directory replaced by a real one
+                     passes its filter through a memfd), with the
+                     placeholder runtime directory replaced by a real one,
+                     and without para's step before bwrap (`para
+                     __cache-overlays`, which mounts the tool caches'
+                     copy-on-write layers): "para run adds" includes it
   para run           para sandbox run -- true
   para run proxied   para sandbox run --profile standard-proxied -- true
                      (para hosts a proxy for the run; para-relay runs inside)
@@ -86,6 +89,10 @@ def para_bwrap_argv(para, repo, env, runtime_dir):
     done = subprocess.run([para, "sandbox", "explain", "--json", "--", "true"], cwd=repo,
                           env=env, capture_output=True, text=True, check=True)
     argv = json.loads(done.stdout)["argv"]
+    if len(argv) > 1 and argv[1] == "__cache-overlays":
+        # para's own step before bwrap (the tool caches' overlays): not bwrap's
+        # cost, so this peer runs bwrap alone, binding empty layers instead.
+        argv = argv[argv.index("--") + 1:]
     out, i = [], 0
     while i < len(argv):
         if argv[i] == "--seccomp" and i + 1 < len(argv) and not argv[i + 1].isdigit():
@@ -97,6 +104,9 @@ def para_bwrap_argv(para, repo, env, runtime_dir):
     if placeholder:
         prefix = placeholder[0][: placeholder[0].index("/run-XXXXXXXXXXXX")]
         out = [a.replace(prefix + "/run-XXXXXXXXXXXX", runtime_dir) for a in out]
+    for a in out:
+        if a.startswith(runtime_dir + "/caches/") and a.endswith("/merged"):
+            os.makedirs(a, exist_ok=True)
     return out
 
 
