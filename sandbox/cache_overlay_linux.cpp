@@ -84,7 +84,9 @@ Result<Layer> layer_for(const CacheOverlay& o, bool own) {
     }
   }
   struct stat st;
-  if (::stat((o.dir + "/upper").c_str(), &st) == 0) ::chmod(layer.upper.c_str(), st.st_mode & 07777);
+  if (::stat((o.dir + "/upper").c_str(), &st) == 0) {
+    ::chmod(layer.upper.c_str(), st.st_mode & 07777);
+  }
   return layer;
 }
 
