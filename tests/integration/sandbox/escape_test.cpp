@@ -179,8 +179,7 @@ TEST_SUITE("sandbox/escape") {
     CHECK(read_text(entry) == "cached\n");
   }
 
-  TEST_CASE("two sandboxes of one session never share a cache layer" *
-            doctest::skip(no_bwrap())) {
+  TEST_CASE("two sandboxes of one session never share a cache layer" * doctest::skip(no_bwrap())) {
     // `para shell` beside the running agent: overlayfs must not mount one
     // upper directory twice, so the second sandbox writes to a layer of its own.
     SandboxHost h;
