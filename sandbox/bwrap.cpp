@@ -99,6 +99,12 @@ BwrapPlan bwrap_plan(const Policy& p, const std::vector<std::string>& command) {
   const auto pin_ancestors = [&](const std::string& path) {
     const PathRule* root = containing_root(p, path);
     if (root == nullptr) return;
+    // A pin binds the host's directory read-write: inside a tool cache that
+    // would undo the copy-on-write layer. Nothing there needs one: renaming
+    // a directory of the host's cache fails (EXDEV) and writes stay private.
+    for (const CacheOverlay& o : p.cache_overlays) {
+      if (o.cache == root->path) return;
+    }
     for (std::string a = path.substr(0, path.rfind('/')); a.size() > root->path.size();
          a = a.substr(0, a.rfind('/'))) {
       if (std::find(pinned.begin(), pinned.end(), a) != pinned.end()) continue;

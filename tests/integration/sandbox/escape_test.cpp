@@ -122,6 +122,11 @@ TEST_SUITE("sandbox/escape") {
     const std::string npx = h.home + "/.npm/_npx/1a2b/node_modules/tool/index.js";
     std::filesystem::create_directories(std::filesystem::path(npx).parent_path());
     write_text(npx, "original\n");
+    // A pre-commit hook repository: its .git/hooks is a protected name, so
+    // the directories above it are mount points in the sandbox.
+    const std::string hook_repo = h.home + "/.cache/pre-commit/repo1a2b";
+    std::filesystem::create_directories(hook_repo + "/.git/hooks");
+    write_text(hook_repo + "/hook.py", "original\n");
     const sb::Policy p = h.policy();
     REQUIRE(p.cache_overlays.size() == 2);  // ~/.cache and ~/.npm (the others do not exist)
 
@@ -134,6 +139,8 @@ TEST_SUITE("sandbox/escape") {
     CHECK(probe_allowed(p, {"append", entry}));
     CHECK(probe_allowed(p, {"write", planted}));
     CHECK(probe_allowed(p, {"unlink", h.home + "/.npm/_npx/1a2b/node_modules/tool/index.js"}));
+    CHECK(probe_allowed(p, {"write", hook_repo + "/hook.py"}));
+    CHECK(probe_allowed(p, {"write", hook_repo + "/planted.py"}));
     // ...and a later run of the same session finds its own writes.
     Completed again = in_sandbox(p, {"/bin/cat", planted, entry});
     CHECK(again.exit_code == 0);
@@ -145,6 +152,8 @@ TEST_SUITE("sandbox/escape") {
     CHECK(read_text(npx) == "original\n");
     CHECK(read_text(entry) == "cached\n");
     CHECK_FALSE(std::filesystem::exists(planted));
+    CHECK(read_text(hook_repo + "/hook.py") == "original\n");
+    CHECK_FALSE(std::filesystem::exists(hook_repo + "/planted.py"));
 
     // Another session (its own runtime directory) sees the host's cache only.
     sb::PolicyInputs other_in = h.inputs();

@@ -319,6 +319,21 @@ TEST_SUITE("sandbox/policy") {
     REQUIRE(bind != plan.mounts.end());
     CHECK(bind->source == "/tmp/para-1000/x-agent1/caches/npm/merged");
 
+    // Nothing inside a cache is bound from the host read-write, not even
+    // the directories above a hidden path (pins elsewhere).
+    fs.add("/home/dev/.cache/app/state/token");
+    in.deny_read = std::vector<std::string>{"~/.cache/app/state/token"};
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    REQUIRE(listed(p->deny_read, "/home/dev/.cache/app/state/token"));
+    for (const sb::MountOp& m : sb::bwrap_plan(*p, {"true"}).mounts) {
+      CAPTURE(m.target);
+      if (sb::path_within(m.target, "/home/dev/.cache") && m.target != "/home/dev/.cache") {
+        CHECK((m.kind != sb::MountKind::bind && m.kind != sb::MountKind::pin));
+      }
+    }
+    in.deny_read.reset();
+
     // Listed in sandbox.extra_writable, a cache is shared with the host, as asked.
     in.extra_writable = {"~/.npm"};
     p = sb::build_policy(in);
