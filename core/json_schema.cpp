@@ -8,6 +8,9 @@ namespace {
 
 using nlohmann::json;
 
+// The longest string a "pattern" is run on (see check_string).
+constexpr size_t kMaxPatternInput = 1024;
+
 class Validator {
  public:
   explicit Validator(const json& root_schema) : root_(root_schema) {}
@@ -118,6 +121,14 @@ class Validator {
       errors.push_back(path + ": must be at most " + m->dump() + " characters long");
     }
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
+      // std::regex recurses per character: a long enough value overflows the
+      // stack. Patterned values are names and paths, so longer ones are refused.
+      if (s.size() > kMaxPatternInput) {
+        errors.push_back(path + ": is " + std::to_string(s.size()) +
+                         " bytes long; at most " + std::to_string(kMaxPatternInput) +
+                         " are allowed here");
+        return;
+      }
       try {
         if (!std::regex_search(s, std::regex(p->get<std::string>(), std::regex::ECMAScript))) {
           errors.push_back(path + ": does not match the pattern " + p->get<std::string>());

@@ -62,6 +62,16 @@ TEST_SUITE("core/json_schema") {
     }
   }
 
+  TEST_CASE("a huge value is refused, not run through the pattern") {
+    // std::regex recursed once per character: 100,000 of them overflowed
+    // the stack (a crash of `para config set`, or of the MCP server).
+    const json schema = json::parse(R"({"type": "string", "pattern": "^[A-Z_]*$"})");
+    const auto errors = validate_json(schema, std::string(100000, 'A'), "v");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == "v: is 100000 bytes long; at most 1024 are allowed here");
+    CHECK(validate_json(schema, std::string(1024, 'A'), "v").empty());
+  }
+
   TEST_CASE("a whole number written as a float is an integer") {
     CHECK(validate_json(kSchema, json{{"name", "a"}, {"count", 2.0}}).empty());
   }
