@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/fs.h"
+#include "core/log.h"
 #include "core/process.h"
 #include "session/ops.h"
 #include "session/text.h"
@@ -352,6 +353,11 @@ int run_config_set(const Args& a) {
   const std::string file = config_file_for(a, &rc);
   if (file.empty()) return rc;
   const std::string key = *a.positional(0);
+  if (a.flag("project")) {
+    if (std::optional<Error> refused = refused_in_project(key)) {
+      return report_error(fail(*refused), a.json());
+    }
+  }
   Result<json> typed = set_config_value(file, key, json(*a.positional(1)));
   if (!typed) return report_error(typed.error(), a.json());
   if (a.json()) {
@@ -403,6 +409,12 @@ int run_config_edit(const Args& a) {
   std::error_code ec;
   std::filesystem::remove(draft, ec);
   print("Configuration saved: " + file + "\n");
+  if (a.flag("project")) {
+    for (const std::string& key : user_only_keys_in(*edited)) {
+      log::warn("config") << key << " in a project file is ignored; only your user config ("
+                          << user_config_path() << ") may set it";
+    }
+  }
   return kExitOk;
 }
 

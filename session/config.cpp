@@ -129,8 +129,53 @@ void append_unique(std::vector<std::string>& into, const std::vector<std::string
   }
 }
 
+// Keys a project file cannot set. The project file is whatever the
+// repository's committers (or an agent whose branch was merged) put there;
+// these keys decide what an agent runs, where its files go, what it may write
+// or reach and which secrets it gets. A prefix covers its whole section.
+constexpr const char* kUserOnlyKeys[] = {"agent",
+                                         "directories",
+                                         "sandbox.extra_writable",
+                                         "sandbox.allow_local_destinations",
+                                         "sandbox.forward_env",
+                                         "sandbox.fail_open",
+                                         "sandbox.enforce",
+                                         "proxy.resolve",
+                                         "docker.forward_env_keys"};
+
+bool is_user_only(const std::string& key) {
+  for (const std::string prefix : kUserOnlyKeys) {
+    if (key == prefix || key.rfind(prefix + ".", 0) == 0) return true;
+  }
+  return false;
+}
+
+// Removes the user-only keys from a project document, naming each in `dropped`.
+json without_user_only_keys(json doc, std::vector<std::string>& dropped) {
+  for (const std::string key : kUserOnlyKeys) {
+    const size_t dot = key.find('.');
+    if (dot == std::string::npos) {
+      if (doc.contains(key)) dropped.push_back(key), doc.erase(key);
+      continue;
+    }
+    const std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+    if (doc.contains(section) && doc[section].is_object() && doc[section].contains(name)) {
+      dropped.push_back(key);
+      doc[section].erase(name);
+    }
+  }
+  return doc;
+}
+
+// 0 off, 1 sandboxed with the host network, 2 network only through the proxy.
+int sandbox_strength(const SandboxConfig& s) {
+  if (!s.enabled) return 0;
+  return s.profile == "standard-proxied" ? 2 : 1;
+}
+
 // Applies one validated file on top of the config. `is_user` decides
-// whether the user-only keys count and whether lists replace or extend.
+// whether lists replace or extend; a project document has had its
+// user-only keys removed.
 void apply(Config& c, const json& doc, bool is_user) {
   take(doc, "agent", "command", c.agent_command);
   take(doc, "agent", "skip_permissions_args", c.skip_permissions_args);
@@ -164,25 +209,10 @@ void apply(Config& c, const json& doc, bool is_user) {
     append_unique(c.sandbox.extra_writable, list);
   }
   take(doc, "sandbox", "allow_local_destinations", c.sandbox.allow_local_destinations);
-  if (is_user) {
-    take(doc, "sandbox", "fail_open", c.sandbox.fail_open);
-    take(doc, "sandbox", "enforce", c.sandbox.enforce);
-    take(doc, "sandbox", "forward_env", c.sandbox.forward_env);
-    take(doc, "proxy", "resolve", c.proxy.resolve);
-  } else if (doc.contains("sandbox") &&
-             (doc["sandbox"].contains("fail_open") || doc["sandbox"].contains("enforce"))) {
-    log::warn("config") << "sandbox.fail_open and sandbox.enforce are only honoured in the user "
-                           "config file; the project file's values are ignored";
-  }
-  if (!is_user && doc.contains("sandbox") && doc["sandbox"].contains("forward_env")) {
-    log::warn("config") << "sandbox.forward_env is only honoured in the user config file (a "
-                           "repository must not pass its user's secrets to agents); the "
-                           "project's is ignored";
-  }
-  if (!is_user && doc.contains("proxy") && doc["proxy"].contains("resolve")) {
-    log::warn("config") << "proxy.resolve is only honoured in the user config file (a repository "
-                           "must not point names at local services); the project's is ignored";
-  }
+  take(doc, "sandbox", "fail_open", c.sandbox.fail_open);
+  take(doc, "sandbox", "enforce", c.sandbox.enforce);
+  take(doc, "sandbox", "forward_env", c.sandbox.forward_env);
+  take(doc, "proxy", "resolve", c.proxy.resolve);
 
   take(doc, "proxy", "port", c.proxy.port);
   take(doc, "proxy", "max_connections", c.proxy.max_connections);
@@ -195,6 +225,30 @@ void apply(Config& c, const json& doc, bool is_user) {
   take_opt(doc, "docker", "memory", c.docker.memory);
   take_opt(doc, "docker", "cpus", c.docker.cpus);
   take_opt(doc, "docker", "pids_limit", c.docker.pids_limit);
+}
+
+// The project file on top of the user's: its user-only keys are ignored, and
+// it may turn the sandbox on or make it stricter but never weaker than the
+// user's (para let a project switch it off).
+void apply_project(Config& c, const json& doc) {
+  std::vector<std::string> dropped;
+  const SandboxConfig users = c.sandbox;
+  apply(c, without_user_only_keys(doc, dropped), false);
+  if (!dropped.empty()) {
+    std::string names;
+    for (const std::string& key : dropped) names += (names.empty() ? "" : ", ") + key;
+    log::warn("config") << c.project_file << " sets " << names
+                        << ", which only your user config may set (a repository's file must "
+                           "not change what agents run, write, reach or receive); ignored";
+  }
+  if (sandbox_strength(c.sandbox) < sandbox_strength(users)) {
+    log::warn("config") << c.project_file << " asks for a weaker sandbox (enabled = "
+                        << (c.sandbox.enabled ? "true" : "false")
+                        << ", profile = " << c.sandbox.profile << ") than your user config "
+                        << c.user_file << "; the user config's stands";
+    c.sandbox.enabled = users.enabled;
+    c.sandbox.profile = users.profile;
+  }
 }
 
 json effective_json(const Config& c) {
@@ -370,6 +424,22 @@ std::optional<std::string> directories_problem(const std::string& subtrees,
 
 }  // namespace
 
+std::optional<Error> refused_in_project(const std::string& key) {
+  if (!is_user_only(key)) return std::nullopt;
+  return Error{Errc::denied,
+               key +
+                   " is read only from your user config: the project file is shared through "
+                   "the repository and must not change what agents run, write, reach or "
+                   "receive. Set it without --project: para config set " +
+                   key + " VALUE"};
+}
+
+std::vector<std::string> user_only_keys_in(const json& doc) {
+  std::vector<std::string> dropped;
+  (void)without_user_only_keys(doc, dropped);
+  return dropped;
+}
+
 std::optional<Error> refused_through_mcp(const std::string& key) {
   static const char* const kPersonOnly[] = {"agent",
                                             "setup_script",
@@ -461,7 +531,7 @@ Result<Config> load_config(const std::string& repo_root) {
     c.project_file = project_config_path(repo_root);
     Result<json> project = read_config_file(c.project_file);
     if (!project) return fail(project.error());
-    apply(c, *project, false);
+    apply_project(c, *project);
   }
   if (auto problem = directories_problem(c.subtrees_dir, c.state_dir)) {
     return fail(Errc::invalid_argument,

@@ -100,6 +100,15 @@ Result<nlohmann::json> set_config_value(const std::string& toml_path, const std:
 /// client may be, or be driven by, an agent. The refusal when `key` is one.
 std::optional<Error> refused_through_mcp(const std::string& key);
 
+/// Keys only the user file may set: the agent command, directories, writable
+/// paths, local destinations, forwarded secrets, fail_open, enforce, name
+/// pins. A project file's values for them are ignored with a warning, and a
+/// project file may not make the sandbox weaker than the user's. The refusal
+/// for `para config set --project` when `key` is one.
+std::optional<Error> refused_in_project(const std::string& key);
+/// The user-only keys a document sets (for warning after an edit).
+std::vector<std::string> user_only_keys_in(const nlohmann::json& doc);
+
 /// Validates a whole config document. Errors: invalid_argument listing every
 /// problem, each naming its key, prefixed with `origin` (a file name).
 Result<void> validate_config(const nlohmann::json& doc, const std::string& origin);

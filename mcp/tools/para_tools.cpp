@@ -198,6 +198,9 @@ std::vector<Spec> specs(const std::string& repo_root) {
              flag(a, "project") ? ss::project_config_path(repo.root) : ss::user_config_path();
          const std::string key = a["path"];
          if (auto refused = ss::refused_through_mcp(key)) return fail(*refused);
+         if (auto refused = flag(a, "project") ? ss::refused_in_project(key) : std::nullopt) {
+           return fail(*refused);
+         }
          Result<json> typed = ss::set_config_value(file, key, a["value"]);
          if (!typed) return fail(typed.error());
          return json{{"file", file}, {"key", key}, {"value", *typed}};

@@ -138,6 +138,8 @@ void write_text(const std::string& path, const std::string& content, int mode) {
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << content;
+    // A silently unwritten fixture makes a test pass for the wrong reason.
+    if (!out.flush()) throw std::runtime_error("write_text: cannot write " + path);
   }
   ::chmod(path.c_str(), static_cast<mode_t>(mode));
 }

@@ -76,6 +76,47 @@ TEST_SUITE("sandbox/cli") {
     CHECK(read_text(plain + "/work.txt") == "ok\n");
   }
 
+  TEST_CASE(
+      "a repository's committed config cannot make a path writable or weaken the sandbox; the "
+      "user's config can" *
+      doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    std::filesystem::create_directories(h.home + "/notes");
+    const std::string project = h.repo + "/.para/config.toml";
+    const std::string writable = "extra_writable = [\"" + h.home + "/notes\"]\n";
+    write_text(project, "[sandbox]\nenabled = true\n" + writable);
+    const std::vector<std::string> plant = {"sandbox", "run", "--",
+                                            "sh",      "-c",  "echo planted > \"$HOME/notes/f\""};
+    Completed blocked = para(plant, h.env, h.repo);
+    CHECK(blocked.exit_code != 0);
+    CHECK_FALSE(std::filesystem::exists(h.home + "/notes/f"));
+    CHECK(blocked.err.find("sets sandbox.extra_writable, which only your user config may set") !=
+          std::string::npos);
+
+    // The project file cannot switch off a sandbox the user switched on.
+    std::filesystem::create_directories(h.home + "/.config/para");
+    const std::string user = h.home + "/.config/para/config.toml";
+    write_text(user, "[sandbox]\nenabled = true\n");
+    write_text(project, "[sandbox]\nenabled = false\n");
+    Completed shown = para({"config", "show", "--json"}, h.env, h.repo);
+    REQUIRE(shown.exit_code == 0);
+    CHECK(nlohmann::json::parse(shown.out)["effective"]["sandbox"]["enabled"] == true);
+    CHECK(shown.err.find("asks for a weaker sandbox") != std::string::npos);
+
+    // Nor can para config set --project write a user-only key.
+    Completed set = para({"config", "set", "--project", "sandbox.allow_local_destinations", "true"},
+                         h.env, h.repo);
+    CHECK(set.exit_code != 0);
+    CHECK(set.err.find("read only from your user config") != std::string::npos);
+    CHECK(read_text(project) == "[sandbox]\nenabled = false\n");
+
+    // The legitimate counterpart: the same key in the user's own file.
+    write_text(user, "[sandbox]\nenabled = true\n" + writable);
+    Completed allowed = para(plant, h.env, h.repo);
+    CHECK(allowed.exit_code == 0);
+    CHECK(read_text(h.home + "/notes/f") == "planted\n");
+  }
+
   TEST_CASE("para sandbox run in a session worktree keeps only the session branch" *
             doctest::skip(no_bwrap())) {
     SandboxHost h;
