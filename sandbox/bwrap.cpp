@@ -76,7 +76,7 @@ const char* mount_kind_name(MountKind kind) {
 BwrapPlan bwrap_plan(const Policy& p, const std::vector<std::string>& command) {
   BwrapPlan plan;
   plan.share_net = p.network == NetworkMode::open;
-  plan.seccomp = p.network != NetworkMode::proxied;
+  plan.refuse_unix_sockets = p.network != NetworkMode::proxied;
   plan.chdir = p.workdir;
 
   std::vector<Ranked> ops;
@@ -176,10 +176,8 @@ std::vector<std::string> render_bwrap(const BwrapPlan& plan, const BwrapFds& fds
   for (const char* f : {"--unshare-user", "--disable-userns", "--cap-drop", "ALL"}) {
     a.emplace_back(f);
   }
-  if (plan.seccomp) {
-    a.emplace_back("--seccomp");
-    a.push_back(fd_text(fds.seccomp));
-  }
+  a.emplace_back("--seccomp");
+  a.push_back(fd_text(fds.seccomp));
   if (fds.json_status >= 0) {
     a.emplace_back("--json-status-fd");
     a.push_back(std::to_string(fds.json_status));

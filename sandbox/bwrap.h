@@ -35,7 +35,7 @@ struct MountOp {
 struct BwrapPlan {
   std::vector<MountOp> mounts;
   bool share_net = false;  // only NetworkMode::open
-  bool seccomp = false;    // the AF_UNIX filter (see seccomp.h); not with the relay
+  bool refuse_unix_sockets = false;  // in the seccomp filter (seccomp.h); not with the relay
   std::string chdir;
   std::vector<std::string> command;  // what runs inside, relay wrapper included
   // Mounted before bwrap starts (cache_overlay.h): each merged/ is the source

@@ -90,10 +90,12 @@ Result<json> explain(const Policy& p, Platform platform, const std::vector<std::
     const std::vector<std::string> rest = bwrap_argv(p, command);
     argv.insert(argv.end(), rest.begin(), rest.end());
     out["argv"] = argv;
-    out["seccomp"] = p.network != NetworkMode::proxied
-                         ? "socket(AF_UNIX) and io_uring refused (FD is a memfd with the filter)"
-                         : "none: the relay needs AF_UNIX; the network namespace isolates "
-                           "abstract sockets and host socket directories are hidden";
+    out["seccomp"] =
+        std::string("kernel keyrings and io_uring refused") +
+        (p.network != NetworkMode::proxied
+             ? ", and socket(AF_UNIX) (FD is a memfd with the filter)"
+             : "; socket(AF_UNIX) allowed, as the relay needs it: the network namespace "
+               "isolates abstract sockets and host socket directories are hidden");
   } else {
     Result<SbplProfile> profile = render_sbpl_profile(p);
     if (!profile) return fail(profile.error());

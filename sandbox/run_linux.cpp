@@ -137,12 +137,8 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
   }
 
   const BwrapPlan plan = bwrap_plan(policy, command);
-  Fd seccomp;
-  if (plan.seccomp) {
-    Result<Fd> fd = memfd_with("para-seccomp", unix_socket_filter());
-    if (!fd) return fail(fd.error());
-    seccomp = std::move(*fd);
-  }
+  Result<Fd> seccomp = memfd_with("para-seccomp", sandbox_filter(plan.refuse_unix_sockets));
+  if (!seccomp) return fail(seccomp.error());
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     return fail(Errc::io, std::string("pipe: ") + std::strerror(errno), errno);
@@ -160,10 +156,9 @@ Result<Launched> launch(const Policy& policy, const std::vector<std::string>& co
   }
   argv.push_back(*bwrap);
   const std::vector<std::string> rest =
-      render_bwrap(plan, BwrapFds{.seccomp = seccomp.get(), .json_status = status_write.get()});
+      render_bwrap(plan, BwrapFds{.seccomp = seccomp->get(), .json_status = status_write.get()});
   argv.insert(argv.end(), rest.begin(), rest.end());
-  std::vector<int> keep = {status_write.get()};
-  if (seccomp.valid()) keep.push_back(seccomp.get());
+  std::vector<int> keep = {status_write.get(), seccomp->get()};
 
   Result<pid_t> pid = spawn(SpawnOptions{.argv = argv,
                                          .env = final_environment(policy),

@@ -34,7 +34,7 @@ sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
 
 }  // namespace
 
-std::string unix_socket_filter() {
+std::string sandbox_filter(bool refuse_unix_sockets) {
   std::vector<sock_filter> f;
   // Foreign architecture: refuse everything.
   f.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
@@ -46,15 +46,18 @@ std::string unix_socket_filter() {
     f.push_back(stmt(BPF_RET | BPF_K, kErrno));
   }
   for (uint32_t nr : {uint32_t(__NR_io_uring_setup), uint32_t(__NR_io_uring_enter),
-                      uint32_t(__NR_io_uring_register)}) {
+                      uint32_t(__NR_io_uring_register), uint32_t(__NR_keyctl),
+                      uint32_t(__NR_add_key), uint32_t(__NR_request_key)}) {
     f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
     f.push_back(stmt(BPF_RET | BPF_K, kErrno));
   }
-  // socket(domain, ...): the low 32 bits of args[0] (little-endian).
-  f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3));
-  f.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])));
-  f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1));
-  f.push_back(stmt(BPF_RET | BPF_K, kErrno));
+  if (refuse_unix_sockets) {
+    // socket(domain, ...): the low 32 bits of args[0] (little-endian).
+    f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3));
+    f.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])));
+    f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1));
+    f.push_back(stmt(BPF_RET | BPF_K, kErrno));
+  }
   f.push_back(stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
   return std::string(reinterpret_cast<const char*>(f.data()), f.size() * sizeof(sock_filter));
 }

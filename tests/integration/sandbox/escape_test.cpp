@@ -5,8 +5,13 @@
 // ~10-20 ms each.
 
 #include <doctest/doctest.h>
+#include <linux/keyctl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <sstream>
@@ -408,6 +413,50 @@ TEST_SUITE("sandbox/escape") {
       probe_allowed(p, {"list", "/var/run"}, &listing);
       CHECK(listing.find("docker.sock") == std::string::npos);
     }
+  }
+
+  TEST_CASE("the session keyring's secrets and io_uring are out of reach in every network mode" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    // A session keyring of this test process's own, holding a secret: para
+    // and its sandboxes inherit it, as they inherit a user's login keyring.
+    if (::syscall(__NR_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0) {
+      MESSAGE("SKIPPED: this machine refuses kernel keyrings (" << std::strerror(errno) << ")");
+      return;
+    }
+    const long key = ::syscall(__NR_add_key, "user", "para-test-secret", kSecret,
+                               std::strlen(kSecret), KEY_SPEC_SESSION_KEYRING);
+    REQUIRE(key >= 0);
+    struct Revoke {
+      long key;
+      ~Revoke() { ::syscall(__NR_keyctl, KEYCTL_REVOKE, key); }
+    } revoke{key};
+    REQUIRE(host_probe_allowed({"keyring-read"}));  // the probe finds it outside
+
+    for (const sb::Policy& p :
+         {h.policy("standard"), h.policy("standard", true, sb::NetworkMode::none)}) {
+      CAPTURE(sb::network_mode_name(p.network));
+      std::string out;
+      CHECK_FALSE(probe_allowed(p, {"keyring-read"}, &out));
+      CHECK(out.find(kSecret) == std::string::npos);
+      CHECK_FALSE(probe_allowed(p, {"keyring-add"}));
+      CHECK_FALSE(probe_allowed(p, {"io-uring"}));
+      CHECK(probe_allowed(p, {"write", h.worktree + "/work.txt"}));  // legitimate work
+    }
+    // standard-proxied, through para with the relay: the same filter, minus the Unix-socket rule.
+    for (const char* what : {"keyring-read", "keyring-add", "io-uring"}) {
+      CAPTURE(what);
+      Completed c = run_cmd({built_binary("para"), "sandbox", "run", "--profile",
+                             "standard-proxied", "--", probe_path(), what},
+                            h.env, h.repo);
+      CHECK(c.exit_code == 1);
+      CHECK(c.out.find("BLOCKED") != std::string::npos);
+      CHECK(c.out.find(kSecret) == std::string::npos);
+    }
+    Completed ok = run_cmd({built_binary("para"), "sandbox", "run", "--profile", "standard-proxied",
+                            "--", probe_path(), "write", h.repo + "/work.txt"},
+                           h.env, h.repo);
+    CHECK(ok.exit_code == 0);
   }
 
   TEST_CASE("secret-looking variables do not reach the sandbox unless forwarded" *

@@ -11,11 +11,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -333,6 +336,23 @@ static int do_find_process(const char* marker) {
   return blocked(marker);
 }
 
+/* The session keyring para was started with: read every key's payload. */
+static int do_keyring_read(void) {
+  int32_t ids[64];
+  long n = syscall(__NR_keyctl, KEYCTL_READ, KEY_SPEC_SESSION_KEYRING, ids, sizeof ids);
+  if (n < 0) return blocked("keyctl(KEYCTL_READ, session keyring)");
+  for (long i = 0; i < n / 4 && i < 64; i++) {
+    char payload[256];
+    long got = syscall(__NR_keyctl, KEYCTL_READ, ids[i], payload, sizeof payload - 1);
+    if (got > 0) {
+      printf("ALLOWED key %d: %.*s\n", ids[i], (int)got, payload);
+      return 0;
+    }
+  }
+  errno = ENOKEY;
+  return blocked("no readable key in the session keyring");
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) return 2;
@@ -360,6 +380,16 @@ int main(int argc, char** argv) {
     int sv[2];
     return socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? allowed("socketpair")
                                                         : blocked("socketpair");
+  }
+  if (strcmp(cmd, "keyring-read") == 0) return do_keyring_read();
+  if (strcmp(cmd, "keyring-add") == 0) {
+    long id = syscall(__NR_add_key, "user", "para-probe", "planted", 7, KEY_SPEC_SESSION_KEYRING);
+    return id >= 0 ? allowed("add_key") : blocked("add_key");
+  }
+  if (strcmp(cmd, "io-uring") == 0) {
+    char params[120] = {0}; /* struct io_uring_params */
+    long fd = syscall(__NR_io_uring_setup, 1, params);
+    return fd >= 0 ? allowed("io_uring_setup") : blocked("io_uring_setup");
   }
   if (strcmp(cmd, "userns") == 0) {
     return unshare(CLONE_NEWUSER) == 0 ? allowed("unshare(CLONE_NEWUSER)")

@@ -2,6 +2,16 @@
 
 #include <doctest/doctest.h>
 
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "sandbox/seccomp.h"
@@ -50,14 +60,18 @@ TEST_SUITE("sandbox/bwrap") {
     CHECK(std::vector<std::string>(sep + 1, a.end()) == cmd);
   }
 
-  TEST_CASE("--share-net only for the standard profile; seccomp only without the relay") {
+  TEST_CASE(
+      "--share-net only for the standard profile; a seccomp filter in every mode, refusing Unix "
+      "sockets only without the relay") {
     const std::vector<std::string> open = sb::bwrap_argv(reference_policy("standard"), {"true"});
     const std::vector<std::string> proxied =
         sb::bwrap_argv(reference_policy("standard-proxied"), {"true"});
     CHECK(contains(open, "--share-net"));
     CHECK_FALSE(contains(proxied, "--share-net"));
     CHECK(contains(open, "--seccomp"));
-    CHECK_FALSE(contains(proxied, "--seccomp"));
+    CHECK(contains(proxied, "--seccomp"));
+    CHECK(sb::bwrap_plan(reference_policy("standard"), {"true"}).refuse_unix_sockets);
+    CHECK_FALSE(sb::bwrap_plan(reference_policy("standard-proxied"), {"true"}).refuse_unix_sockets);
   }
 
   TEST_CASE("standard-proxied wraps the command in the relay and binds the proxy socket") {
@@ -97,11 +111,45 @@ TEST_SUITE("sandbox/bwrap") {
           position_of(a, "--bind", "/work/repo/.git/objects"));
   }
 
-  TEST_CASE("the seccomp program is whole sock_filter records ending in ALLOW") {
-    const std::string f = sb::unix_socket_filter();
-    CHECK(f.size() % 8 == 0);
-    CHECK(f.size() / 8 >= 10);
-    CHECK(f.size() / 8 < 64);
+  TEST_CASE("the seccomp filter, loaded for real, refuses keyrings, io_uring and Unix sockets") {
+    for (const bool refuse_unix : {true, false}) {
+      CAPTURE(refuse_unix);
+      const std::string f = sb::sandbox_filter(refuse_unix);
+      REQUIRE(f.size() % sizeof(sock_filter) == 0);
+      // Load it in a child (seccomp cannot be undone) and report one bit per call allowed.
+      const pid_t pid = ::fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        sock_fprog prog{static_cast<unsigned short>(f.size() / sizeof(sock_filter)),
+                        const_cast<sock_filter*>(reinterpret_cast<const sock_filter*>(f.data()))};
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+          ::_exit(255);
+        }
+        int bits = 0;
+        const auto refused = [](long rc) { return rc < 0 && errno == EPERM; };
+        if (!refused(::syscall(__NR_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)))
+          bits |= 1;
+        if (!refused(
+                ::syscall(__NR_add_key, "user", "para-test", "x", 1, KEY_SPEC_SESSION_KEYRING)))
+          bits |= 2;
+        if (!refused(::syscall(__NR_io_uring_setup, 0, nullptr))) bits |= 4;
+        if (!refused(::socket(AF_UNIX, SOCK_STREAM, 0))) bits |= 8;
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0) bits |= 16;
+        if (::socket(AF_INET, SOCK_STREAM, 0) >= 0) bits |= 32;
+        ::_exit(bits);
+      }
+      int status = 0;
+      REQUIRE(::waitpid(pid, &status, 0) == pid);
+      REQUIRE(WIFEXITED(status));
+      const int bits = WEXITSTATUS(status);
+      REQUIRE(bits != 255);
+      CHECK((bits & (1 | 2 | 4)) == 0);  // keyrings, io_uring: always refused
+      CHECK(((bits & 8) != 0) == !refuse_unix);
+      CHECK((bits & 16) != 0);  // socketpair and INET sockets: legitimate work
+      CHECK((bits & 32) != 0);
+    }
   }
 }
 

@@ -58,7 +58,7 @@ Answer bwrap_answer(const sb::Policy& p, const sb::BwrapPlan& plan, const std::s
 }
 
 bool bwrap_network(const sb::BwrapPlan& plan, const sbpl::Query& q) {
-  if (q.proto == "unix") return !plan.seccomp && false;  // hidden dirs or seccomp: never the host's
+  if (q.proto == "unix") return false;  // hidden dirs or the seccomp filter: never the host's
   if (plan.share_net) return true;
   // An empty network namespace: only the relay's port leads out.
   const bool relay = !plan.command.empty() && plan.command[0] == sb::kRelayInside;
