@@ -315,6 +315,7 @@ struct Builder {
                                "the sandbox gets an empty one");
       }
     }
+    hide_other_runtime_dirs();
     // What the sandbox must still see although it lies under a hidden dir.
     const std::vector<std::pair<std::string, std::string>> keep = {
         {in.repo_root, "the repository (read-only)"},
@@ -328,6 +329,24 @@ struct Builder {
         }
       }
     }
+  }
+
+  // Every session's runtime directory sits beside this one, in
+  // <tmp>/para-<uid>/: their proxy sockets (each with its own allowlist),
+  // temp files and cache layers. Under /tmp that is hidden already; with
+  // TMPDIR elsewhere the parent is hidden here, and this session's own parts
+  // are bound back on top. Never when that would cover what the sandbox works in.
+  void hide_other_runtime_dirs() {
+    const std::string root = in.runtime_dir.substr(0, in.runtime_dir.rfind('/'));
+    if (root.empty() || inside_any(root, p.hidden) || kind(root) != PathKind::directory) {
+      return;
+    }
+    for (const std::string& needed : {in.worktree, in.repo_root, in.git_common_dir, in.home}) {
+      if (!needed.empty() && path_within(needed, root)) return;
+    }
+    RuleList(p.hidden).add(root, PathKind::directory,
+                           "other sessions' runtime directories (their proxy sockets, temp "
+                           "files and cache layers); the sandbox gets an empty one");
   }
 
   void list_writable() {

@@ -459,6 +459,55 @@ TEST_SUITE("sandbox/escape") {
     CHECK(ok.exit_code == 0);
   }
 
+  TEST_CASE(
+      "with TMPDIR outside /tmp, another session's proxy socket and temp files are out of reach" *
+      doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    // A TMPDIR that the sandbox's empty /tmp does not cover: under the build tree.
+    const char* build = std::getenv("PARA_BUILD_ROOT");
+    REQUIRE(build != nullptr);
+    std::string tmpdir = std::string(build) + "/rt-XXXXXX";
+    REQUIRE(::mkdtemp(tmpdir.data()) != nullptr);
+    struct Cleanup {
+      std::string d;
+      ~Cleanup() {
+        std::error_code ec;
+        std::filesystem::remove_all(d, ec);
+      }
+    } cleanup{tmpdir};
+    const std::string root = tmpdir + "/para-" + std::to_string(::getuid());
+    const std::string other = root + "/0123456789abcdef-other1";
+    std::filesystem::create_directories(other + "/tmp");
+    std::filesystem::permissions(root, std::filesystem::perms::owner_all);
+    write_text(other + "/tmp/notes.txt", std::string(kSecret) + "\n");
+    LoopbackServer other_proxy(LoopbackServer::Kind::unix_path, other + "/proxy.sock");
+    REQUIRE(host_probe_allowed({"connect-unix", other + "/proxy.sock"}));  // live on the host
+
+    std::vector<std::string> env = h.env;
+    env.push_back("TMPDIR=" + tmpdir);
+    const auto run = [&](const std::vector<std::string>& command) {
+      std::vector<std::string> argv = {built_binary("para"), "sandbox",          "run",
+                                       "--profile",          "standard-proxied", "--"};
+      argv.insert(argv.end(), command.begin(), command.end());
+      return run_cmd(argv, env, h.repo);
+    };
+    // The run's own runtime directory is beside the other session's.
+    Completed own = run({"sh", "-c",
+                         "echo ok > \"$TMPDIR/mine\" && cat \"$TMPDIR/mine\" && "
+                         "echo \"$TMPDIR\""});
+    REQUIRE(own.exit_code == 0);
+    CHECK(own.out.rfind("ok\n" + root + "/", 0) == 0);  // legitimate work in its own TMPDIR
+
+    const int hits_before = other_proxy.hits();
+    Completed connect = run({probe_path(), "connect-unix", other + "/proxy.sock"});
+    CHECK(connect.exit_code == 1);
+    CHECK(other_proxy.hits() == hits_before);
+    Completed read = run({probe_path(), "read", other + "/tmp/notes.txt"});
+    CHECK(read.exit_code == 1);
+    CHECK(read.out.find(kSecret) == std::string::npos);
+    CHECK(run({probe_path(), "list", root}).out.find("other1") == std::string::npos);
+  }
+
   TEST_CASE("secret-looking variables do not reach the sandbox unless forwarded" *
             doctest::skip(no_bwrap())) {
     SandboxHost h;

@@ -368,6 +368,43 @@ TEST_SUITE("sandbox/policy") {
     CHECK_FALSE(p->git);
   }
 
+  TEST_CASE("other sessions' runtime directories are hidden wherever TMPDIR puts them") {
+    FakeFs fs = reference_host();
+    fs.add("/home/dev/tmp/para-1000/x-agent1/tmp");
+    fs.add("/home/dev/tmp/para-1000/x-other/tmp");
+    fs.add("/work/repo/.rt/tmp");
+    sb::PolicyInputs in = reference_inputs(fs, "standard-proxied");
+    in.runtime_dir = "/home/dev/tmp/para-1000/x-agent1";
+    in.proxy_socket = in.runtime_dir + "/proxy.sock";
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(listed(p->hidden, "/home/dev/tmp/para-1000"));
+    // This session's temp directory is bound back after the parent is emptied.
+    const sb::BwrapPlan plan = sb::bwrap_plan(*p, {"true"});
+    const auto at = [&](sb::MountKind kind, const std::string& target) {
+      auto it = std::find_if(plan.mounts.begin(), plan.mounts.end(), [&](const sb::MountOp& m) {
+        return m.kind == kind && m.target == target;
+      });
+      return it - plan.mounts.begin();
+    };
+    const auto hidden = at(sb::MountKind::tmpfs, "/home/dev/tmp/para-1000");
+    const auto own_tmp = at(sb::MountKind::bind, in.runtime_dir + "/tmp");
+    REQUIRE(hidden < static_cast<long>(plan.mounts.size()));
+    REQUIRE(own_tmp < static_cast<long>(plan.mounts.size()));
+    CHECK(hidden < own_tmp);
+
+    // Under /tmp it is hidden with /tmp; nothing more is added.
+    p = sb::build_policy(reference_inputs(fs, "standard"));
+    REQUIRE(p);
+    CHECK_FALSE(listed(p->hidden, "/tmp/para-1000"));
+    // A parent that holds what the sandbox works in is never hidden.
+    in.runtime_dir = "/work/repo/.rt";
+    in.proxy_socket = in.runtime_dir + "/proxy.sock";
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK_FALSE(listed(p->hidden, "/work/repo"));
+  }
+
   TEST_CASE("session names follow para's rules") {
     CHECK(sb::validate_session_name("quiet_phoenix"));
     CHECK(sb::validate_session_name("a"));
