@@ -823,6 +823,14 @@ Result<Policy> build_policy(const PolicyInputs& in) {
   return std::move(b.p);
 }
 
+bool host_runs_or_obeys(const std::string& repo_relative_path) {
+  if (repo_relative_path.rfind(".para/", 0) == 0) return true;
+  const std::string path = "/" + repo_relative_path + "/";
+  return std::any_of(kProtectedNames.begin(), kProtectedNames.end(), [&](const std::string& name) {
+    return path.find("/" + name + "/") != std::string::npos;
+  });
+}
+
 std::vector<std::string> final_environment(const Policy& policy) {
   std::vector<std::string> env;
   for (const std::string& kv : policy.env_base) {

@@ -217,6 +217,13 @@ Result<Policy> build_policy(const PolicyInputs& inputs);
 /// env_set.
 std::vector<std::string> final_environment(const Policy& policy);
 
+/// Whether a path relative to a repository names code or configuration that a
+/// program on the host runs or obeys later (the names the sandbox protects:
+/// git hooks, .envrc, .vscode, .mcp.json, Claude Code settings, ...), or para's
+/// own .para/ (setup scripts, config). A branch that changes one needs a
+/// closer look before it is merged.
+bool host_runs_or_obeys(const std::string& repo_relative_path);
+
 /// Whether `path` equals `root` or lies below it (lexically).
 bool path_within(const std::string& path, const std::string& root);
 

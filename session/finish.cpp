@@ -7,6 +7,8 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "sandbox/policy.h"
+#include "session/internal.h"
 #include "session/names.h"
 #include "session/ops.h"
 #include "session/sandboxing.h"
@@ -16,6 +18,29 @@
 
 namespace para::session {
 namespace {
+
+// The files the session branch changed since it left its parent that host
+// programs run or obey (sandbox::host_runs_or_obeys): para's setup scripts
+// and config, git hooks, .envrc, editor tasks, MCP and Claude Code settings.
+// The sandbox kept the agent from running them; merging would not.
+std::vector<std::string> host_config_changes(const Repo& repo, const SessionState& s,
+                                             const std::string& tip) {
+  std::vector<std::string> out;
+  const std::string base = base_commit(repo, s);
+  if (base.empty() || base == tip) return out;
+  Result<std::string> names =
+      git_out(repo.main(), {"diff", "--name-only", "--no-renames", "-z", base, tip});
+  if (!names) return out;
+  size_t start = 0;
+  while (start < names->size()) {
+    size_t end = names->find('\0', start);
+    if (end == std::string::npos) end = names->size();
+    std::string path = names->substr(start, end - start);
+    start = end + 1;
+    if (!path.empty() && sandbox::host_runs_or_obeys(path)) out.push_back(std::move(path));
+  }
+  return out;
+}
 
 using nlohmann::json;
 
@@ -205,7 +230,18 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     }
   }
   const std::string final_branch = rq.branch.value_or(s->branch);
-  return json{
+  const std::vector<std::string> review_first = host_config_changes(repo, *s, commit);
+  std::string review_note;
+  if (!review_first.empty()) {
+    review_note =
+        ". Review before merging: the branch changes files that programs on your "
+        "machine run or obey (";
+    for (size_t i = 0; i < review_first.size() && i < 5; ++i) {
+      review_note += (i ? ", " : "") + review_first[i];
+    }
+    review_note += review_first.size() > 5 ? ", ...)" : ")";
+  }
+  json out{
       {"session", *name},
       {"branch", s->branch},
       {"final_branch", final_branch},
@@ -214,7 +250,9 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
       {"worktree_removed", removed},
       {"message", "session '" + *name + "' finished: " +
                       (committed ? "the changes were committed to " : "nothing to commit on ") +
-                      final_branch + note}};
+                      final_branch + note + review_note}};
+  if (!review_first.empty()) out["review_first"] = review_first;
+  return out;
 }
 
 }  // namespace para::session

@@ -40,6 +40,8 @@ bool interrupted(const SessionState& s) {
          !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
 }
 
+}  // namespace
+
 std::string base_commit(const Repo& repo, const SessionState& s) {
   for (const std::string& ref : {s.parent_branch.value_or(""), std::string("HEAD")}) {
     if (ref.empty()) continue;
@@ -48,8 +50,6 @@ std::string base_commit(const Repo& repo, const SessionState& s) {
   }
   return "";
 }
-
-}  // namespace
 
 std::pair<std::vector<std::string>, bool> tail_lines(const std::string& path, size_t n) {
   std::vector<std::string> lines;

@@ -38,6 +38,10 @@ std::vector<std::string> expired_archives(const Repo& repo);
 /// taken at that time (two cancels in one second must not collide).
 std::string new_archive_name(const Repo& repo, const std::string& name);
 
+/// Where the session branch left its parent branch (else the repository's
+/// HEAD): the merge base, or "" when there is none.
+std::string base_commit(const Repo& repo, const SessionState& s);
+
 /// The last `n` lines of a file, reading at most 4 MiB from its end, and
 /// whether earlier lines were left out. Empty when it cannot be read.
 std::pair<std::vector<std::string>, bool> tail_lines(const std::string& path, size_t n);

@@ -126,8 +126,9 @@ std::vector<Spec> specs(const std::string& repo_root) {
        "Finish a session's work: stop its agent, commit every change in its worktree to branch "
        "para/<name> with commit_message (no empty commit when nothing changed), optionally copy "
        "the branch to `branch`, mark it Review and remove the worktree. Nothing is merged or "
-       "pushed: a person reviews the branch. Returns the branch, the commit and whether anything "
-       "was committed.",
+       "pushed: a person reviews the branch. Returns the branch, the commit, whether anything "
+       "was committed and, in review_first, the files it changed that host programs run or obey "
+       "(.para/ setup scripts, .envrc, editor tasks, hooks): point the reviewer at them.",
        hints(false, false, true),
        [](const ss::Repo& repo, const json& a, ToolContext&) {
          return ss::finish_session(repo, ss::FinishRequest{.message = a["commit_message"],

@@ -87,6 +87,30 @@ TEST_SUITE("integration/sessions/lifecycle") {
     check_output_schema("para_config_show", r.para_json({"config", "show"}));
   }
 
+  TEST_CASE("finish names the files a host program would run or obey, to review before merging") {
+    ParaRepo r;
+    r.set_agent({r.script("agent.sh",
+                          "#!/bin/sh\nmkdir -p sub/.vscode .claude\n"
+                          "echo 'export A=1' > .envrc\necho '{}' > sub/.vscode/tasks.json\n"
+                          "echo '{}' > .claude/settings.json\necho x > ordinary.txt\n")});
+    REQUIRE(r.para({"start", "hooks", "-p", "t"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return agent_done(r, "hooks"); }));
+    json finished = r.para_json({"finish", "Work", "hooks"});
+    check_output_schema("para_finish", finished);
+    CHECK(finished["review_first"] ==
+          json({".claude/settings.json", ".envrc", "sub/.vscode/tasks.json"}));
+    CHECK(finished["message"].get<std::string>().find("Review before merging") !=
+          std::string::npos);
+
+    // The ordinary case: nothing to point out.
+    r.set_agent({r.script("plain.sh", "#!/bin/sh\necho x > plain.txt\n")});
+    REQUIRE(r.para({"start", "plain", "-p", "t"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return agent_done(r, "plain"); }));
+    json plain = r.para_json({"finish", "Work", "plain"});
+    CHECK_FALSE(plain.contains("review_first"));
+    CHECK(plain["message"].get<std::string>().find("Review") == std::string::npos);
+  }
+
   TEST_CASE("finish from the main repository names the session and can copy the branch") {
     ParaRepo r;
     r.set_agent({r.script("agent.sh", "#!/bin/sh\necho x > x.txt\n")});

@@ -405,6 +405,20 @@ TEST_SUITE("sandbox/policy") {
     CHECK_FALSE(listed(p->hidden, "/work/repo"));
   }
 
+  TEST_CASE("paths that host programs run or obey are recognised at any depth") {
+    for (const char* path :
+         {".para/setup.sh", ".para/config.toml", ".envrc", "web/.envrc", ".vscode/tasks.json",
+          "a/b/.husky/pre-commit", ".mcp.json", ".claude/settings.json", ".claude/hooks/x.sh"}) {
+      CAPTURE(path);
+      CHECK(sb::host_runs_or_obeys(path));
+    }
+    for (const char* path : {"src/main.cpp", ".envrc.example", "docs/vscode.md", "para/setup.sh",
+                             ".claude/CLAUDE.md", "x.para/setup.sh"}) {
+      CAPTURE(path);
+      CHECK_FALSE(sb::host_runs_or_obeys(path));
+    }
+  }
+
   TEST_CASE("session names follow para's rules") {
     CHECK(sb::validate_session_name("quiet_phoenix"));
     CHECK(sb::validate_session_name("a"));
