@@ -125,6 +125,26 @@ const std::vector<std::string> kSecretNameParts = {
     "API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "APIKEY",
 };
 
+// Whole parts of a name (split at '_') that say the same, in a name of two
+// parts or more: MYSQL_PWD, SMTP_PASS; not PWD, OLDPWD or GIT_ASKPASS. KEY
+// counts only as the last part: STRIPE_KEY, but not SSH_KEY_PATH.
+const std::vector<std::string_view> kSecretWholeParts = {"PWD", "PASS", "PASSPHRASE"};
+
+// Prefixes of well-known token formats (GitHub, GitLab, Slack, npm, PyPI,
+// Hugging Face, Stripe, Google, AWS access key ids, PEM private keys). A
+// value starting with one, long enough and made of token characters, is a
+// secret whatever its variable is called.
+struct TokenShape {
+  std::string_view prefix;
+  size_t min_length;
+};
+constexpr TokenShape kTokenShapes[] = {
+    {"ghp_", 36},        {"gho_", 36},   {"ghu_", 36},  {"ghs_", 36},  {"ghr_", 36},
+    {"github_pat_", 40}, {"glpat-", 26}, {"xoxb-", 20}, {"xoxp-", 20}, {"xoxa-", 20},
+    {"xoxs-", 20},       {"npm_", 36},   {"pypi-", 40}, {"hf_", 30},   {"sk_live_", 20},
+    {"rk_live_", 20},    {"AIza", 39},   {"AKIA", 20},  {"ASIA", 20},  {"sk-", 32},
+};
+
 // What the agents themselves authenticate with, kept although the names
 // look secret. Containers forward an allowlist instead
 // (docker::default_forward_env_keys) that has the two API keys too, plus
@@ -608,15 +628,17 @@ struct Builder {
     }
   }
 
-  // Names only: the note and env_unset never carry a value. The fixed
-  // kUnsetVars stay removed whatever sandbox.forward_env says.
+  // By name or value; the note and env_unset carry names only, never a
+  // value. The fixed kUnsetVars stay removed whatever sandbox.forward_env says.
   void remove_secret_looking() {
     std::vector<std::string> forward = kDefaultForwardEnv;
     forward.insert(forward.end(), in.forward_env.begin(), in.forward_env.end());
     std::string removed;
     for (const std::string& kv : in.environment) {
       const std::string name = kv.substr(0, kv.find('='));
-      if (!secret_looking_name(name) || env_name_matches(name, forward) ||
+      const std::string value = kv.substr(std::min(kv.size(), name.size() + 1));
+      if (!(secret_looking_name(name) || secret_looking_value(value)) ||
+          env_name_matches(name, forward) ||
           std::find(p.env_unset.begin(), p.env_unset.end(), name) != p.env_unset.end()) {
         continue;
       }
@@ -625,7 +647,7 @@ struct Builder {
     }
     if (removed.empty()) return;
     p.notes.push_back(
-        "removed from the environment because their names look like secrets: " + removed +
+        "removed from the environment because their names or values look like secrets: " + removed +
         ". To pass one on, add its name (or a PREFIX*) to sandbox.forward_env in the user "
         "config file ($XDG_CONFIG_HOME/para/config.toml, by default "
         "~/.config/para/config.toml; para config edit); a project's config cannot");
@@ -703,10 +725,51 @@ bool secret_looking_name(const std::string& name) {
   for (const std::string& part : kSecretNameParts) {
     if (upper.find(part) != std::string::npos) return true;
   }
+  std::vector<std::string_view> parts;
+  for (size_t start = 0; start <= upper.size();) {
+    const size_t end = std::min(upper.find('_', start), upper.size());
+    parts.push_back(std::string_view(upper).substr(start, end - start));
+    start = end + 1;
+  }
+  if (parts.size() >= 2) {
+    if (parts.back() == "KEY") return true;
+    for (const std::string_view part : parts) {
+      if (std::find(kSecretWholeParts.begin(), kSecretWholeParts.end(), part) !=
+          kSecretWholeParts.end()) {
+        return true;
+      }
+    }
+  }
   // AUTH, OAUTH, AUTHORIZATION; not AUTHOR (GIT_AUTHOR_EMAIL) or XAUTHORITY.
   for (size_t at = upper.find("AUTH"); at != std::string::npos; at = upper.find("AUTH", at + 1)) {
     const std::string_view rest = std::string_view(upper).substr(at + 4);
     if (!rest.starts_with("OR") || rest.starts_with("ORIZ")) return true;
+  }
+  return false;
+}
+
+bool secret_looking_value(std::string_view value) {
+  // A URL with a password: scheme://user:password@host/...
+  if (const size_t scheme = value.find("://"); scheme != std::string_view::npos) {
+    const std::string_view rest = value.substr(scheme + 3);
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    const size_t at = authority.rfind('@');
+    if (at != std::string_view::npos) {
+      const size_t colon = authority.substr(0, at).find(':');
+      if (colon != std::string_view::npos && colon + 1 < at) return true;
+    }
+  }
+  if (value.starts_with("-----BEGIN ") && value.find("PRIVATE KEY") != std::string_view::npos) {
+    return true;
+  }
+  const auto token_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  };
+  for (const TokenShape& shape : kTokenShapes) {
+    if (value.size() >= shape.min_length && value.starts_with(shape.prefix) &&
+        std::all_of(value.begin(), value.end(), token_char)) {
+      return true;
+    }
   }
   return false;
 }

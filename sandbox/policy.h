@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -199,9 +200,15 @@ const std::vector<std::string>& default_forward_env();
 
 /// Whether a variable's name (any case) says it holds a secret: it contains
 /// TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL, API_KEY, APIKEY,
-/// PRIVATE_KEY, ACCESS_KEY, or AUTH other than in AUTHOR. build_policy
-/// removes such variables unless forwarded.
+/// PRIVATE_KEY, ACCESS_KEY, or AUTH other than in AUTHOR; or, in a name of
+/// two parts or more, a whole part PWD, PASS or PASSPHRASE (MYSQL_PWD), or
+/// KEY as the last part (STRIPE_KEY). build_policy removes such variables unless forwarded.
 bool secret_looking_name(const std::string& name);
+
+/// Whether a value is a secret whatever its name: a URL with a password
+/// (postgres://user:pw@db), a PEM private key, or a token of a well-known
+/// format (ghp_..., github_pat_..., glpat-..., xoxb-..., npm_..., AKIA...).
+bool secret_looking_value(std::string_view value);
 
 /// Whether `name` equals one of `patterns` or starts with the part before
 /// the trailing '*' of one (case-sensitive, as environment names are).

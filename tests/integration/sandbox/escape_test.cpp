@@ -515,7 +515,9 @@ TEST_SUITE("sandbox/escape") {
     for (const char* kv :
          {"GITHUB_TOKEN=ghp-leak-1", "MY_SERVICE_PASSWORD=pw-leak-2", "npm_config__auth=np-leak-3",
           "ANTHROPIC_API_KEY=sk-agent-4", "PARA_TEST_ORDINARY=1", "NPM_TOKEN=npm-fwd-5",
-          "AWS_SESSION_TOKEN=aws-fwd-6"}) {
+          "AWS_SESSION_TOKEN=aws-fwd-6", "DATABASE_URL=postgres://app:dbpw-leak-7@db/app",
+          "MYSQL_PWD=mysql-leak-8", "DEPLOY_HELPER=ghp_0123456789abcdefghijABCDEFGHIJleak9",
+          "PARA_TEST_HOMEPAGE=https://example.org/a:b"}) {
       in.environment.push_back(kv);
     }
     in.forward_env = {"NPM_TOKEN", "AWS_*"};
@@ -525,12 +527,14 @@ TEST_SUITE("sandbox/escape") {
     Completed env = in_sandbox(*built, {"env"});
     REQUIRE(env.exit_code == 0);
     for (const char* absent : {"GITHUB_TOKEN", "ghp-leak-1", "MY_SERVICE_PASSWORD", "pw-leak-2",
-                               "npm_config__auth", "np-leak-3"}) {
+                               "npm_config__auth", "np-leak-3", "DATABASE_URL", "dbpw-leak-7",
+                               "MYSQL_PWD", "mysql-leak-8", "DEPLOY_HELPER", "leak9"}) {
       CAPTURE(absent);
       CHECK(env.out.find(absent) == std::string::npos);
     }
-    for (const char* present : {"\nANTHROPIC_API_KEY=sk-agent-4\n", "\nPARA_TEST_ORDINARY=1\n",
-                                "\nNPM_TOKEN=npm-fwd-5\n", "\nAWS_SESSION_TOKEN=aws-fwd-6\n"}) {
+    for (const char* present :
+         {"\nANTHROPIC_API_KEY=sk-agent-4\n", "\nPARA_TEST_ORDINARY=1\n", "\nNPM_TOKEN=npm-fwd-5\n",
+          "\nAWS_SESSION_TOKEN=aws-fwd-6\n", "\nPARA_TEST_HOMEPAGE=https://example.org/a:b\n"}) {
       CAPTURE(present);
       CHECK(("\n" + env.out).find(present) != std::string::npos);
     }

@@ -120,6 +120,15 @@ TEST_SUITE("sandbox/policy") {
                          {"DOCKER_AUTH_CONFIG", true},
                          {"OAUTH_CLIENT", true},
                          {"PROXY_AUTHORIZATION", true},
+                         {"MYSQL_PWD", true},
+                         {"SMTP_PASS", true},
+                         {"GPG_PASSPHRASE", true},
+                         {"STRIPE_KEY", true},
+                         {"sentry_key", true},
+                         {"PWD", false},
+                         {"OLDPWD", false},
+                         {"KEY", false},
+                         {"PASSAGE_DIR", false},
                          {"PATH", false},
                          {"HOME", false},
                          {"LANG", false},
@@ -133,6 +142,36 @@ TEST_SUITE("sandbox/policy") {
                          {"SSH_KEY_PATH", false}}) {
       CAPTURE(r.name);
       CHECK(sb::secret_looking_name(r.name) == r.secret);
+    }
+  }
+
+  TEST_CASE("secret-looking values are recognised whatever the variable is called") {
+    struct Row {
+      const char* value;
+      bool secret;
+    };
+    for (const Row& r : {Row{"postgres://app:hunter2@db.internal:5432/app", true},
+                         {"https://user:ghp-or-anything@github.com/org/repo.git", true},
+                         {"redis://:s3cret@cache:6379/0", true},
+                         {"ghp_0123456789abcdefghijABCDEFGHIJ012345", true},
+                         {"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", true},
+                         {"glpat-abcdefghij0123456789", true},
+                         {"xoxb-1234-5678-abcdefghij", true},
+                         {"npm_0123456789abcdefghijABCDEFGHIJ0123", true},
+                         {"AKIAIOSFODNN7EXAMPLE", true},
+                         {"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", true},
+                         {"https://example.org/path?q=a:b@c", false},
+                         {"https://user@registry.example.org/simple", false},
+                         {"http://host:8080/x", false},
+                         {"/usr/local/bin:/usr/bin:/bin", false},
+                         {"ghp_", false},
+                         {"ghp_short", false},
+                         {"sk-", false},
+                         {"AKIA is an AWS prefix, explained in prose", false},
+                         {"en_US.UTF-8", false},
+                         {"", false}}) {
+      CAPTURE(r.value);
+      CHECK(sb::secret_looking_value(r.value) == r.secret);
     }
   }
 
