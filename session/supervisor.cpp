@@ -22,6 +22,7 @@
 #include "sandbox/launch.h"
 #include "session/agent.h"
 #include "session/container.h"
+#include "session/log_pump.h"
 #include "session/procs.h"
 #include "session/sandboxing.h"
 #include "session/session_proxy.h"
@@ -129,6 +130,11 @@ class AgentProcess {
     }
     return *done;
   }
+  // After the agent and its descendants are gone: the last of a sandboxed
+  // agent's output is in the log, before para's closing lines.
+  void finish_output() {
+    if (output_) output_->finish();
+  }
   bool oom_killed() const { return container_exit_.oom_killed; }
   std::optional<std::string> container_id() const {
     return container_ ? std::optional<std::string>(container_->id()) : std::nullopt;
@@ -139,10 +145,12 @@ class AgentProcess {
     a.pid_ = pid;
     return a;
   }
-  static Result<AgentProcess> in_sandbox(sandbox::Launched launched) {
+  static Result<AgentProcess> in_sandbox(sandbox::Launched launched,
+                                         std::unique_ptr<LogPump> output) {
     AgentProcess a;
     a.pid_ = launched.pid;
     a.sandbox_ = std::move(launched);
+    a.output_ = std::move(output);
     return a;
   }
   static Result<AgentProcess> in_container(std::unique_ptr<ContainerAgent> container) {
@@ -155,6 +163,7 @@ class AgentProcess {
  private:
   pid_t pid_ = -1;
   std::optional<sandbox::Launched> sandbox_;
+  std::unique_ptr<LogPump> output_;  // a sandboxed agent's stdout and stderr
   std::unique_ptr<ContainerAgent> container_;
   docker::ContainerExit container_exit_;
   std::string error_;
@@ -208,10 +217,14 @@ Result<AgentProcess> launch_agent(const Repo& repo, const SessionState& s, int l
     Result<sandbox::Policy> policy = session_policy(repo, s, env);
     if (!policy) return fail(policy.error());
     if (auto r = sandbox::prepare_host(*policy); !r) return fail(r.error());
-    Result<sandbox::Launched> launched = sandbox::launch(
-        *policy, *argv, sandbox::LaunchOptions{.stdout_fd = log_fd, .stderr_fd = log_fd});
+    Result<std::unique_ptr<LogPump>> output = LogPump::start(log_fd);
+    if (!output) return fail(output.error());
+    const int out = (*output)->write_end();
+    Result<sandbox::Launched> launched =
+        sandbox::launch(*policy, *argv, sandbox::LaunchOptions{.stdout_fd = out, .stderr_fd = out});
     if (!launched) return fail(launched.error());
-    return AgentProcess::in_sandbox(std::move(*launched));
+    (*output)->close_write_end();
+    return AgentProcess::in_sandbox(std::move(*launched), std::move(*output));
   }
   Result<pid_t> pid = spawn(SpawnOptions{.argv = *argv,
                                          .env = env,
@@ -415,6 +428,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
     }
   }
   kill_descendants(self);
+  agent->finish_output();
   std::optional<std::string> container_end = agent->finish_container();
   session_proxy.reset();
   if (!agent->error().empty()) log_line(log.get(), agent->error());

@@ -15,12 +15,11 @@
 // container session creates and starts its container, the agent held
 // behind the relay's gate) and "ready" (the agent is launched, or released,
 // in its own process group with stdout/stderr appended to
-// <state>/<name>.log). It reports the launch (one JSON line on the fd) and
-// records pid, exit status and times in the state. SIGTERM (finish, cancel)
-// stops the agent: SIGTERM to its group, SIGKILL after a grace period, then
-// SIGKILL to every descendant that was re-parented to the supervisor. When
-// the agent exits by itself its remaining descendants are stopped the same
-// way. Nothing is left behind.
+// <state>/<name>.log; a sandboxed agent's through a pipe, log_pump.h). It reports the launch (one
+// JSON line on the fd) and records pid, exit status and times in the state. SIGTERM (finish,
+// cancel) stops the agent: SIGTERM to its group, SIGKILL after a grace period, then SIGKILL to
+// every descendant that was re-parented to the supervisor. When the agent exits by itself its
+// remaining descendants are stopped the same way. Nothing is left behind.
 
 #include <sys/types.h>
 

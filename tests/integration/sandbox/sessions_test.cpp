@@ -180,6 +180,29 @@ TEST_SUITE("sandbox/sessions") {
     }
   }
 
+  TEST_CASE("a sandboxed agent cannot truncate or rewrite its session log" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    // Each trick reopens the log the way an agent could if it held the file:
+    // through the magic links of its stdout and stderr.
+    const std::string agent = r.script("scrub.sh",
+                                       "#!/bin/sh\necho 'EVIDENCE the agent ran rm -rf'\n"
+                                       ": > /proc/self/fd/1\n"
+                                       "echo 'REWRITTEN nothing happened' 1<> /proc/self/fd/2\n"
+                                       "truncate -s 0 /proc/self/fd/1 2>/dev/null\n"
+                                       "echo 'AGENT-DONE'\n");
+    write_user_config(r, agent);
+    Completed c = r.para({"start", "scrub", "--sandbox", "-p", "t"});
+    REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "scrub"); }, std::chrono::seconds(30)));
+    const std::string log = session_log(r, "scrub");
+    INFO(log);
+    CHECK(log.find("starting the agent in the sandbox") != std::string::npos);  // para's lines
+    CHECK(log.find("EVIDENCE the agent ran rm -rf\n") != std::string::npos);
+    CHECK(log.find("AGENT-DONE") != std::string::npos);
+    CHECK(log.find("agent exited with code") > log.find("AGENT-DONE"));  // in order
+  }
+
   TEST_CASE("resume re-applies the stored sandbox and proxy; a flag overrides them" *
             doctest::skip(no_bwrap())) {
     ParaRepo r;
