@@ -468,7 +468,10 @@ std::optional<Error> refused_through_mcp(const std::string& key) {
   return std::nullopt;
 }
 
-Result<void> validate_config(const json& doc, const std::string& origin) {
+namespace {
+
+// Every problem of a config document, each naming its key ("" if none).
+std::vector<std::string> config_problems(const json& doc) {
   std::vector<std::string> errors = validate_json(schemas::get("config.schema"), doc, "");
   if (errors.empty() && doc.contains("directories")) {
     const json& d = doc["directories"];
@@ -478,12 +481,20 @@ Result<void> validate_config(const json& doc, const std::string& origin) {
       errors.push_back(*problem);
     }
   }
+  for (std::string& e : errors) {
+    // The validator names the root "" so that paths read "sandbox.enabled".
+    if (e.size() > 1 && e[0] == '.') e.erase(0, 1);
+  }
+  return errors;
+}
+
+}  // namespace
+
+Result<void> validate_config(const json& doc, const std::string& origin) {
+  const std::vector<std::string> errors = config_problems(doc);
   if (errors.empty()) return {};
   std::string message = origin + " is not a valid para configuration:";
-  for (const std::string& e : errors) {
-    // The validator names the root "" so that paths read "sandbox.enabled".
-    message += "\n  " + (e.size() > 1 && e[0] == '.' ? e.substr(1) : e);
-  }
+  for (const std::string& e : errors) message += "\n  " + e;
   message += "\nFix the file (para config edit) or set the key with para config set KEY VALUE.";
   return fail(Errc::invalid_argument, message);
 }
@@ -571,7 +582,14 @@ Result<json> set_config_value(const std::string& toml_path, const std::string& k
     node = &(*node)[part];
     start = dot + 1;
   }
-  if (auto v = validate_config(updated, toml_path); !v) return fail(v.error());
+  if (const std::vector<std::string> errors = config_problems(updated); !errors.empty()) {
+    std::string shown = typed->dump();
+    if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+    std::string message =
+        "not written: " + key + " = " + shown + " would make " + toml_path + " invalid:";
+    for (const std::string& e : errors) message += "\n  " + e;
+    return fail(Errc::invalid_argument, message);
+  }
   if (auto d = make_dirs(std::filesystem::path(toml_path).parent_path().string()); !d) {
     return fail(d.error());
   }
