@@ -20,8 +20,35 @@ ParaRepo::ParaRepo(bool with_commit) : repo_(with_commit), scratch_("para-scratc
   env_.push_back("PARA_TEST_SCRATCH=" + scratch_.path());
 }
 
+namespace {
+
+// Owner permissions throughout, so that remove_all can enter every
+// directory (overlayfs leaves its work/work at mode 000).
+void make_removable(const fs::path& dir) {
+  std::error_code ec;
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory(ec) && !e.is_symlink(ec)) make_removable(e.path());
+  }
+}
+
+}  // namespace
+
 ParaRepo::~ParaRepo() {
   kill_everything();
+  // The sessions' runtime directories (<tmp>/para-<uid>/<hash>-<name>) go
+  // with the repository, as `para clean` would remove them.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(state_dir(), ec)) {
+    if (e.path().extension() != ".state") continue;
+    nlohmann::json s = nlohmann::json::parse(read_text(e.path().string()), nullptr, false);
+    if (s.is_discarded() || !s.contains("runtime_dir") || !s["runtime_dir"].is_string()) continue;
+    const fs::path runtime = s["runtime_dir"].get<std::string>();
+    if (runtime.is_absolute() && runtime.parent_path().filename().string().rfind("para-", 0) == 0) {
+      make_removable(runtime);
+      fs::remove_all(runtime, ec);
+    }
+  }
 }
 
 std::string ParaRepo::script(const std::string& name, const std::string& body) const {
