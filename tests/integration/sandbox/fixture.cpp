@@ -10,10 +10,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
+#include "sandbox/cache_overlay.h"
+#include "sandbox/explain.h"
 #include "sandbox/launch.h"
 
 namespace para::test {
@@ -74,7 +77,21 @@ SandboxHost::SandboxHost() {
   write_file(home + "/.cache/tool/entry", "cached\n");
 }
 
-SandboxHost::~SandboxHost() = default;
+SandboxHost::~SandboxHost() {
+  // `para sandbox run` in a session worktree keeps that session's runtime
+  // directory (<tmp>/para-<uid>/<hash>-<name>); the test's sessions end here.
+  const char* tmp = std::getenv("TMPDIR");
+  for (const std::string& base : {std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp"),
+                                  std::string("/tmp")}) {
+    for (const std::string& name : {session, other}) {
+      const std::string session_runtime =
+          sandbox::default_runtime_dir(base, ::getuid(), repo, name);
+      sandbox::make_cache_layers_removable(session_runtime);
+      std::error_code ec;
+      std::filesystem::remove_all(session_runtime, ec);
+    }
+  }
+}
 
 Completed SandboxHost::git(const std::vector<std::string>& args, const std::string& cwd) const {
   std::vector<std::string> argv = {"git", "-C", cwd.empty() ? repo : cwd};
