@@ -81,8 +81,8 @@ SandboxHost::~SandboxHost() {
   // `para sandbox run` in a session worktree keeps that session's runtime
   // directory (<tmp>/para-<uid>/<hash>-<name>); the test's sessions end here.
   const char* tmp = std::getenv("TMPDIR");
-  for (const std::string& base : {std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp"),
-                                  std::string("/tmp")}) {
+  for (const std::string& base :
+       {std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp"), std::string("/tmp")}) {
     for (const std::string& name : {session, other}) {
       const std::string session_runtime =
           sandbox::default_runtime_dir(base, ::getuid(), repo, name);
