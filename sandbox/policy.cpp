@@ -131,9 +131,10 @@ const std::vector<std::string> kSecretNameParts = {
 const std::vector<std::string_view> kSecretWholeParts = {"PWD", "PASS", "PASSPHRASE"};
 
 // Prefixes of well-known token formats (GitHub, GitLab, Slack, npm, PyPI,
-// Hugging Face, Stripe, Google, AWS access key ids, PEM private keys). A
-// value starting with one, long enough and made of token characters, is a
-// secret whatever its variable is called.
+// Hugging Face, Stripe, Google, AWS access key ids). A value starting with
+// one, long enough and made of token characters only, is a secret whatever
+// its variable is called (secret_looking_value also knows URLs with a
+// password and PEM private keys).
 struct TokenShape {
   std::string_view prefix;
   size_t min_length;
