@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "mcp/http_policy.h"
 #include "mcp/jsonrpc.h"
+#include "mcp/local_peer.h"
 #include "mcp/session.h"
 #include "mcp/sse_stream.h"
 
@@ -208,6 +209,7 @@ struct HttpTransport::Impl {
   std::vector<std::string> allowed_hosts;
   int port = 0;
   std::atomic<bool> stopping{false};
+  PeerChecker peers;
 
   mutable std::mutex mutex;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions;
@@ -292,6 +294,21 @@ struct HttpTransport::Impl {
   }
 
   bool admit(const httplib::Request& req, httplib::Response& res) {
+    if (opts.check_peers) {
+      const PeerCheck peer =
+          peers.check(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
+      if (!peer_admitted(peer)) {
+        log::warn("mcp") << "refused an HTTP request from " << req.remote_addr << ":"
+                         << req.remote_port << ": " << peer.detail;
+        error_reply(res, 403,
+                    "Forbidden: para-mcp-server answers only processes of its own user outside "
+                    "sandboxes and containers, and " +
+                        peer.detail +
+                        "; to serve such clients, restart the server with --no-peer-check and "
+                        "an --auth-token");
+        return false;
+      }
+    }
     const std::string host = req.get_header_value("Host");
     if (!policy::host_allowed(host, allowed_hosts)) {
       error_reply(res, 403,

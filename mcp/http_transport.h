@@ -10,10 +10,12 @@
 //   404 for an unknown, expired or deleted one). Idle sessions (no request,
 //   no open stream) expire; their number is capped (the least recently used
 //   idle one is evicted, else 503).
-// - Security, in this order: Host must name the server (loopback names, the
-//   bound address, --allowed-host) and Origin, when present, a loopback or
-//   allowed origin, else 403 (DNS rebinding); then the bearer token if one
-//   is configured, else 401.
+// - Security, in this order: a client on this machine must run as this
+//   user, outside sandboxes and containers (mcp/local_peer.h; unless
+//   check_peers is off), else 403; Host must name the server (loopback
+//   names, the bound address, --allowed-host) and Origin, when present, a
+//   loopback or allowed origin, else 403 (DNS rebinding); then the bearer
+//   token if one is configured, else 401.
 // - POST: Content-Type application/json (else 415); Accept must admit
 //   application/json and text/event-stream (else 406); MCP-Protocol-Version,
 //   when present, must be a supported version (else 400); bodies over the
@@ -40,6 +42,7 @@ struct HttpOptions {
   int port = 0;                    // 0 = any free port (see bind())
   std::string path = "/mcp";
   std::string auth_token;                    // empty = no authentication
+  bool check_peers = true;                   // refuse local peers of other users/namespaces
   std::vector<std::string> allowed_origins;  // besides loopback origins
   std::vector<std::string> allowed_hosts;    // Host names besides loopback ones
   size_t max_message_bytes = size_t(4) << 20;

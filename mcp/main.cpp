@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "mcp/http_transport.h"
+#include "mcp/local_peer.h"
 #include "mcp/server.h"
 #include "mcp/stdio_transport.h"
 #include "mcp/tools/para_tools.h"
@@ -46,6 +47,10 @@ Options:
   --allowed-origin ORIGIN HTTP: also accept this Origin (repeatable);
                           loopback origins are always accepted
   --allowed-host HOST     HTTP: also accept this Host header name (repeatable)
+  --no-peer-check         HTTP: also answer local processes of other users, in
+                          sandboxes and in containers (by default they get 403,
+                          as an agent in the standard sandbox profile shares the
+                          host network); use it only with --auth-token
   --repo PATH             the repository to serve (default: the current directory)
   --log-level LEVEL       stderr logging: debug, info, warn, error (default info,
                           or PARA_LOG)
@@ -58,6 +63,7 @@ struct Flags {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string auth_token;
+  bool check_peers = true;
   std::vector<std::string> allowed_origins, allowed_hosts;
   std::string repo;
 };
@@ -124,6 +130,7 @@ int serve(const Flags& flags, int protocol_fd) {
   para::mcp::HttpTransport transport(server, {.host = flags.host,
                                               .port = flags.port,
                                               .auth_token = flags.auth_token,
+                                              .check_peers = flags.check_peers,
                                               .allowed_origins = flags.allowed_origins,
                                               .allowed_hosts = flags.allowed_hosts});
   auto port = transport.bind();
@@ -133,11 +140,12 @@ int serve(const Flags& flags, int protocol_fd) {
   }
   // Tests and scripts read this line to find the port; keep its format.
   std::fprintf(stderr, "para-mcp-server: listening on %s\n", transport.url().c_str());
-  if (flags.auth_token.empty()) {
+  if (flags.auth_token.empty() && !(flags.check_peers && para::mcp::can_check_local_peers())) {
     para::log::warn("mcp")
-        << "no --auth-token (PARA_MCP_AUTH_TOKEN): any local process can call para's tools, "
-           "including an agent in the standard sandbox profile (it shares the host network); "
-           "set a token, or serve over --stdio";
+        << "no --auth-token (PARA_MCP_AUTH_TOKEN) and "
+        << (flags.check_peers ? "this system cannot identify local clients" : "--no-peer-check")
+        << ": any local process can call para's tools, including an agent in the standard "
+           "sandbox profile (it shares the host network) and other users; set a token";
   }
   std::fflush(stderr);
   stop_on_signal(&transport);
@@ -194,6 +202,8 @@ int main(int argc, char** argv) {
     } else if (a == "--allowed-host") {
       if (!value(&v)) return usage_error("--allowed-host needs a host name");
       flags.allowed_hosts.push_back(v);
+    } else if (a == "--no-peer-check") {
+      flags.check_peers = false;
     } else if (a == "--repo") {
       if (!value(&flags.repo)) return usage_error("--repo needs a path");
     } else if (a == "--log-level") {

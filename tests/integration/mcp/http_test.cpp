@@ -236,6 +236,47 @@ TEST_SUITE("integration/mcp/http") {
     CHECK(server.log().find("env-s3cret-token") == std::string::npos);
   }
 
+  TEST_CASE(
+      "an agent in a para sandbox, which shares the host network, gets 403; the host's own "
+      "client is served" *
+      doctest::skip(!bwrap_works())) {
+    TempGitRepo repo;
+    ServerProcess server({built_binary("para-mcp-server"), "--repo", repo.path()});
+    const std::string init = rpc(1, "initialize", initialize_params()).dump();
+    const auto curl_to = [&](int port) {
+      const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+      const std::string accept = "Accept: application/json, text/event-stream";
+      const std::string json_type = "Content-Type: application/json";
+      return std::vector<std::string>{"curl", "-sS", "-w",      "\n%{http_code}", "-H",
+                                      accept, "-H",  json_type, "--data-binary",  init,
+                                      url};
+    };
+    const auto sandboxed = [&](std::vector<std::string> argv) {
+      argv.insert(argv.begin(), {built_binary("para"), "sandbox", "run", "--"});
+      return run_cmd(argv, repo.env(), repo.path());
+    };
+    const auto status_of = [](const Completed& c) { return c.out.substr(c.out.rfind('\n') + 1); };
+
+    const Completed host = run_cmd(curl_to(server.port()), repo.env(), repo.path());
+    CHECK(status_of(host) == "200");
+    CHECK(host.out.find("\"serverInfo\"") != std::string::npos);
+
+    const Completed agent = sandboxed(curl_to(server.port()));
+    CHECK_MESSAGE(agent.exit_code == 0, agent.err);  // curl got an answer
+    CHECK(status_of(agent) == "403");
+    CHECK(agent.out.find("runs in another user namespace (a sandbox or a container)") !=
+          std::string::npos);
+    CHECK(agent.out.find("serverInfo") == std::string::npos);
+    CHECK(server.log().find("refused an HTTP request") != std::string::npos);
+
+    // What the check prevents: with it switched off the same agent is served
+    // (and the server warns at start-up that this is so).
+    ServerProcess unchecked(
+        {built_binary("para-mcp-server"), "--repo", repo.path(), "--no-peer-check"});
+    CHECK(status_of(sandboxed(curl_to(unchecked.port()))) == "200");
+    CHECK(unchecked.log().find("--no-peer-check: any local process can call") != std::string::npos);
+  }
+
   TEST_CASE("idle sessions expire and then get 404") {
     ServerProcess server(fixture({"--idle-timeout", "1"}));
     HttpClient c(server.port());

@@ -1,0 +1,303 @@
+#include "mcp/local_peer.h"
+
+// The client socket is found by its address pair with one exact
+// SOCK_DIAG_BY_FAMILY request (no dump): the kernel looks it up as it would
+// for an arriving packet, and answers its owner uid, inode and cookie. Its
+// holders are the processes with a /proc/<pid>/fd link "socket:[inode]".
+// Each /proc/<pid> is opened once and read through that descriptor, so a
+// pid reused by another process mid-scan reads as gone, never as the new
+// process.
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "core/fd.h"
+
+namespace para::mcp {
+
+namespace {
+
+using Verdict = PeerCheck::Verdict;
+
+/// A numeric address as the kernel stores it, IPv4-mapped IPv6 unmapped.
+struct Address {
+  int family = AF_UNSPEC;
+  unsigned char bytes[16] = {};
+  unsigned scope = 0;  // interface index of a link-local IPv6 address
+
+  bool loopback() const {
+    if (family == AF_INET) return bytes[0] == 127;
+    static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::memcmp(bytes, one, 16) == 0;
+  }
+  size_t size() const { return family == AF_INET ? 4 : 16; }
+};
+
+std::optional<Address> parse_address(const std::string& text) {
+  Address a;
+  std::string host = text;
+  if (const size_t pct = host.find('%'); pct != std::string::npos) {
+    a.scope = ::if_nametoindex(host.substr(pct + 1).c_str());
+    host.resize(pct);
+  }
+  if (::inet_pton(AF_INET, host.c_str(), a.bytes) == 1) {
+    a.family = AF_INET;
+    return a;
+  }
+  in6_addr v6;
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) != 1) return std::nullopt;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    a.family = AF_INET;
+    std::memcpy(a.bytes, v6.s6_addr + 12, 4);
+  } else {
+    a.family = AF_INET6;
+    std::memcpy(a.bytes, v6.s6_addr, 16);
+  }
+  return a;
+}
+
+/// Whether `a` is one of this machine's addresses (then a connection from
+/// it came from this network namespace, whatever the interface).
+bool is_own_address(const Address& a) {
+  if (a.loopback()) return true;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return true;  // cannot tell: treat as local (checked)
+  bool own = false;
+  for (ifaddrs* i = list; i != nullptr && !own; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != a.family) continue;
+    const void* bytes =
+        a.family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
+            : &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr;
+    own = std::memcmp(bytes, a.bytes, a.size()) == 0;
+  }
+  ::freeifaddrs(list);
+  return own;
+}
+
+struct ClientSocket {
+  uint64_t cookie = 0;
+  uint64_t inode = 0;
+  uid_t uid = 0;
+};
+
+/// The socket whose local end is `client` and remote end `server`. nullopt
+/// when there is none in this network namespace; an error text when the
+/// kernel could not be asked.
+std::optional<ClientSocket> find_client_socket(const Address& client, int client_port,
+                                               const Address& server, int server_port,
+                                               std::string* error) {
+  Fd nl(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!nl.valid()) {
+    *error = std::string("sock_diag: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } message{};
+  message.header.nlmsg_len = sizeof(message);
+  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  message.header.nlmsg_flags = NLM_F_REQUEST;
+  inet_diag_req_v2& r = message.request;
+  r.sdiag_family = static_cast<uint8_t>(client.family);
+  r.sdiag_protocol = IPPROTO_TCP;
+  r.idiag_states = ~0u;
+  r.id.idiag_sport = htons(static_cast<uint16_t>(client_port));
+  r.id.idiag_dport = htons(static_cast<uint16_t>(server_port));
+  std::memcpy(r.id.idiag_src, client.bytes, client.size());
+  std::memcpy(r.id.idiag_dst, server.bytes, server.size());
+  r.id.idiag_if = client.scope;
+  r.id.idiag_cookie[0] = r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (::sendto(nl.get(), &message, sizeof(message), 0, reinterpret_cast<sockaddr*>(&kernel),
+               sizeof(kernel)) != static_cast<ssize_t>(sizeof(message))) {
+    *error = std::string("sock_diag: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  alignas(nlmsghdr) char buffer[8192];
+  const ssize_t n = ::recv(nl.get(), buffer, sizeof(buffer), 0);
+  if (n < 0) {
+    *error = std::string("sock_diag: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  auto* reply = reinterpret_cast<nlmsghdr*>(buffer);
+  if (!NLMSG_OK(reply, static_cast<unsigned>(n))) {
+    *error = "sock_diag: a truncated reply";
+    return std::nullopt;
+  }
+  if (reply->nlmsg_type == NLMSG_ERROR) {
+    const int code = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(reply))->error;
+    if (code != ENOENT) *error = std::string("sock_diag: ") + std::strerror(code);
+    return std::nullopt;
+  }
+  if (reply->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+      reply->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+    *error = "sock_diag: an unexpected reply";
+    return std::nullopt;
+  }
+  const auto* found = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(reply));
+  if (found->idiag_inode == 0) return std::nullopt;  // closed: a TIME_WAIT or orphan entry
+  ClientSocket s;
+  s.cookie = uint64_t(found->id.idiag_cookie[0]) | (uint64_t(found->id.idiag_cookie[1]) << 32);
+  s.inode = found->idiag_inode;
+  s.uid = found->idiag_uid;
+  return s;
+}
+
+/// A namespace's identity: its nsfs inode.
+struct NamespaceId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const NamespaceId&) const = default;
+};
+
+std::optional<NamespaceId> namespace_of(int proc_dir, const char* kind) {
+  struct stat st;
+  if (::fstatat(proc_dir, kind, &st, 0) != 0) return std::nullopt;
+  return NamespaceId{st.st_dev, st.st_ino};
+}
+
+/// "pid 42 (curl)", the command name reduced to printable ASCII (a process
+/// names itself).
+std::string describe(int proc_dir, const std::string& pid) {
+  std::string comm;
+  if (Fd f(::openat(proc_dir, "comm", O_RDONLY | O_CLOEXEC)); f.valid()) {
+    char buf[64];
+    const ssize_t n = ::read(f.get(), buf, sizeof(buf));
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') break;
+      comm += (buf[i] >= 0x20 && buf[i] < 0x7f) ? buf[i] : '?';
+    }
+  }
+  return "pid " + pid + " (" + comm + ")";
+}
+
+/// Whether the process open at `proc_dir` holds `target` ("socket:[N]").
+bool holds(int proc_dir, const std::string& target) {
+  const int fd_dir = ::openat(proc_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_dir < 0) return false;
+  DIR* dir = ::fdopendir(fd_dir);
+  if (dir == nullptr) {
+    ::close(fd_dir);
+    return false;
+  }
+  bool found = false;
+  char link[64];
+  while (!found) {
+    const dirent* e = ::readdir(dir);
+    if (e == nullptr) break;
+    if (e->d_name[0] == '.') continue;
+    const ssize_t n = ::readlinkat(fd_dir, e->d_name, link, sizeof(link));
+    found = n == static_cast<ssize_t>(target.size()) && target.compare(0, n, link, n) == 0;
+  }
+  ::closedir(dir);
+  return found;
+}
+
+/// Checks every process holding the socket against this process's user and
+/// namespaces.
+PeerCheck check_holders(const ClientSocket& socket) {
+  const uid_t self_uid = ::geteuid();
+  if (socket.uid != self_uid) {
+    return {Verdict::other_user, "the socket belongs to uid " + std::to_string(socket.uid)};
+  }
+  Fd self(::open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const auto self_user = self.valid() ? namespace_of(self.get(), "ns/user") : std::nullopt;
+  const auto self_pid = self.valid() ? namespace_of(self.get(), "ns/pid") : std::nullopt;
+  if (!self_user || !self_pid) return {Verdict::unknown, "cannot read this process's namespaces"};
+
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return {Verdict::unknown, "cannot list /proc"};
+  const std::string target = "socket:[" + std::to_string(socket.inode) + "]";
+  PeerCheck result{Verdict::unknown, "no process holds the connection (it closed)"};
+  while (const dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    Fd dir(::openat(::dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid() || !holds(dir.get(), target)) continue;
+    struct stat st;
+    const auto user = namespace_of(dir.get(), "ns/user");
+    const auto pid = namespace_of(dir.get(), "ns/pid");
+    if (::fstat(dir.get(), &st) != 0 || !user || !pid) continue;  // it exited meanwhile
+    const std::string who = describe(dir.get(), e->d_name);
+    if (st.st_uid != self_uid) {
+      result = {Verdict::other_user, who + " runs as uid " + std::to_string(st.st_uid)};
+      break;
+    }
+    if (!(*user == *self_user) || !(*pid == *self_pid)) {
+      result = {Verdict::other_namespace, who + " runs in another " +
+                                              (*user == *self_user ? "PID" : "user") +
+                                              " namespace (a sandbox or a container)"};
+      break;
+    }
+    result = {Verdict::same_context, who};
+  }
+  ::closedir(proc);
+  return result;
+}
+
+struct Lookup {
+  std::optional<ClientSocket> socket;
+  PeerCheck check;  // the verdict when there is no socket to examine
+};
+
+Lookup look_up(const std::string& peer_addr, int peer_port, const std::string& local_addr,
+               int local_port) {
+  const auto peer = parse_address(peer_addr);
+  const auto local = parse_address(local_addr);
+  if (!peer || !local || peer->family != local->family) {
+    return {std::nullopt,
+            {Verdict::unknown, "unparsable addresses " + peer_addr + ", " + local_addr}};
+  }
+  std::string error;
+  auto socket = find_client_socket(*peer, peer_port, *local, local_port, &error);
+  if (socket) return {socket, {}};
+  if (!error.empty()) return {std::nullopt, {Verdict::unknown, error}};
+  if (!is_own_address(*peer)) return {std::nullopt, {Verdict::remote, peer_addr}};
+  return {std::nullopt, {Verdict::unknown, "the connection closed before it could be checked"}};
+}
+
+}  // namespace
+
+bool can_check_local_peers() {
+  return true;
+}
+
+PeerCheck check_local_peer(const std::string& peer_addr, int peer_port,
+                           const std::string& local_addr, int local_port) {
+  Lookup l = look_up(peer_addr, peer_port, local_addr, local_port);
+  return l.socket ? check_holders(*l.socket) : l.check;
+}
+
+PeerCheck PeerChecker::check(const std::string& peer_addr, int peer_port,
+                             const std::string& local_addr, int local_port) {
+  Lookup l = look_up(peer_addr, peer_port, local_addr, local_port);
+  if (!l.socket) return l.check;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = cache_.find(l.socket->cookie); it != cache_.end()) return it->second;
+  }
+  PeerCheck c = check_holders(*l.socket);
+  if (c.verdict == Verdict::unknown) return c;  // may be transient: ask again next time
+  std::lock_guard lock(mutex_);
+  if (cache_.size() >= 4096) cache_.clear();  // connections are short-lived; start over
+  cache_[l.socket->cookie] = c;
+  return c;
+}
+
+}  // namespace para::mcp
