@@ -468,6 +468,15 @@ struct Builder {
       add_protect(in.home + "/.claude/" + std::string(name),
                   "Claude Code settings, hooks and commands");
     }
+    // ide/ holds the lock files through which Claude Code finds IDE
+    // extensions, each with the token of that extension's MCP server on
+    // loopback, whose tools can run code on the host (a Jupyter kernel's
+    // executeCode). Hidden, so that no token can be read (the standard
+    // profile shares the host network), and protected, so that no lock file
+    // can be planted for the user's own Claude Code to connect to.
+    const std::string ide = in.home + "/.claude/ide";
+    add_protect(ide, "Claude Code's IDE connections (lock files)");
+    add_deny(ide, "Claude Code's IDE connection tokens");
     if (layout_problem) return fail(*layout_problem);
     return {};
   }

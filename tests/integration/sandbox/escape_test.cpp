@@ -347,6 +347,31 @@ TEST_SUITE("sandbox/escape") {
     CHECK(probe_allowed(p, {"read", h.home + "/.gitconfig"}));
   }
 
+  TEST_CASE(
+      "Claude Code's IDE lock files can be neither read nor planted; the rest of ~/.claude is "
+      "writable" *
+      doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string ide = h.home + "/.claude/ide";
+    // Missing: the agent cannot create a lock file for the host's Claude Code to follow.
+    sb::Policy p = h.policy();
+    probe_allowed(p, {"mkdir", ide});
+    CHECK_FALSE(probe_allowed(p, {"write", ide + "/4242.lock"}));
+    CHECK_FALSE(std::filesystem::exists(ide + "/4242.lock"));
+    // Present (an IDE extension is running): its token cannot be read.
+    write_text(ide + "/4242.lock", std::string("{\"authToken\": \"") + kSecret + "\"}\n", 0600);
+    p = h.policy();
+    std::string out;
+    probe_allowed(p, {"read", ide + "/4242.lock"}, &out);
+    CHECK(out.find(kSecret) == std::string::npos);
+    CHECK_FALSE(probe_allowed(p, {"list", ide}));
+    CHECK_FALSE(probe_allowed(p, {"write", ide + "/4343.lock"}));
+    CHECK_FALSE(std::filesystem::exists(ide + "/4343.lock"));
+    // The legitimate counterpart: Claude Code's own state is writable.
+    CHECK(probe_allowed(p, {"append", h.home + "/.claude/projects/x.jsonl"}));
+    CHECK(probe_allowed(p, {"write", h.home + "/.claude/new-state.json"}));
+  }
+
   TEST_CASE("host Unix sockets cannot be reached: docker.sock, ssh-agent, D-Bus" *
             doctest::skip(no_bwrap())) {
     SandboxHost h;
