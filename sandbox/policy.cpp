@@ -84,6 +84,9 @@ const std::vector<std::string> kDefaultDenyRead = {
     "~/.local/share/keyrings",
     "~/.terraform.d/credentials.tfrc.json",
     "~/Library/Keychains",
+    // Jupyter servers' connection files: a token for code execution on loopback.
+    "~/.local/share/jupyter/runtime",
+    "~/Library/Jupyter/runtime",
 };
 
 // Tool caches that are writable when they exist: copy-on-write on Linux

@@ -332,7 +332,7 @@ TEST_SUITE("sandbox/escape") {
     for (const char* secret :
          {".ssh/id_ed25519", ".aws/credentials", ".gnupg/private-keys-v1.d/key",
           ".config/gh/hosts.yml", ".docker/config.json", ".kube/config", ".netrc",
-          ".git-credentials"}) {
+          ".git-credentials", ".local/share/jupyter/runtime/jpserver-4242.json"}) {
       CAPTURE(secret);
       std::string out;
       probe_allowed(p, {"read", h.home + "/" + secret}, &out);

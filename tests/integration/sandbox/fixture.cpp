@@ -63,9 +63,10 @@ SandboxHost::SandboxHost() {
   git_out({"init", "-q", "-b", "main", worktree + "/sub/nested"});
 
   // The fake home: secrets, startup files, Claude Code's state.
-  for (const char* secret : {".ssh/id_ed25519", ".aws/credentials", ".gnupg/private-keys-v1.d/key",
-                             ".config/gh/hosts.yml", ".docker/config.json", ".kube/config",
-                             ".netrc", ".git-credentials"}) {
+  for (const char* secret :
+       {".ssh/id_ed25519", ".aws/credentials", ".gnupg/private-keys-v1.d/key",
+        ".config/gh/hosts.yml", ".docker/config.json", ".kube/config", ".netrc", ".git-credentials",
+        ".local/share/jupyter/runtime/jpserver-4242.json"}) {
     write_file(home + "/" + secret, std::string(kSecret) + " " + secret + "\n", 0600);
   }
   write_file(home + "/.gitconfig", "[user]\n\tname = Para Test\n");
