@@ -14,6 +14,9 @@
 // its holders by scanning /proc/<pid>/fd; other systems cannot tell, and
 // report `unchecked`.
 
+#include <sys/types.h>
+
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -47,7 +50,8 @@ PeerCheck check_local_peer(const std::string& peer_addr, int peer_port,
 
 /// check_local_peer with a bounded cache keyed by the kernel's socket
 /// cookie (never reused while the system runs), so that keep-alive
-/// requests on one connection scan /proc once. Thread-safe.
+/// requests on one connection scan /proc once, and with the last holder
+/// found looked at first (a client reconnecting). Thread-safe.
 class PeerChecker {
  public:
   PeerCheck check(const std::string& peer_addr, int peer_port, const std::string& local_addr,
@@ -56,6 +60,7 @@ class PeerChecker {
  private:
   std::mutex mutex_;
   std::unordered_map<uint64_t, PeerCheck> cache_;
+  std::atomic<pid_t> last_holder_{0};
 };
 
 /// Whether a verdict lets a request through: same_context, remote (other

@@ -21,9 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "core/fd.h"
 
@@ -210,42 +213,86 @@ bool holds(int proc_dir, const std::string& target) {
   return found;
 }
 
-/// Checks every process holding the socket against this process's user and
-/// namespaces.
-PeerCheck check_holders(const ClientSocket& socket) {
-  const uid_t self_uid = ::geteuid();
-  if (socket.uid != self_uid) {
+/// Where a process runs, compared with this one.
+enum class Context { ours, other_user_namespace, other_pid_namespace, unreadable };
+
+struct Self {
+  uid_t uid = 0;
+  NamespaceId user, pid;
+};
+
+/// By its namespaces only: two stats of `pid`'s entries in /proc. Processes
+/// of other users cannot be read unless this one is root.
+Context namespaces_of(int proc, const std::string& pid, const Self& self) {
+  const auto user = namespace_of(proc, (pid + "/ns/user").c_str());
+  const auto pid_ns = namespace_of(proc, (pid + "/ns/pid").c_str());
+  if (!user || !pid_ns) return Context::unreadable;  // gone, or not ours to read
+  if (!(*user == self.user)) return Context::other_user_namespace;
+  if (!(*pid_ns == self.pid)) return Context::other_pid_namespace;
+  return Context::ours;
+}
+
+/// The pids in /proc, `first` (when listed) leading, then newest first.
+std::vector<pid_t> pids_to_scan(DIR* proc, pid_t first) {
+  std::vector<pid_t> pids;
+  while (const dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] >= '1' && e->d_name[0] <= '9') pids.push_back(std::atoi(e->d_name));
+  }
+  std::sort(pids.begin(), pids.end(), [first](pid_t a, pid_t b) {
+    return a == first ? b != first : (b == first ? false : a > b);
+  });
+  return pids;
+}
+
+/// Checks the processes holding the socket: one in other namespaces, or of
+/// another user, refuses it; otherwise one of ours admits it. Each
+/// process's namespaces are read first, and its descriptors only when they
+/// can change the verdict: a foreign process's always, one in our
+/// namespaces until a holder is found (the kernel lets only root read
+/// another user's, and such a process holds our user's socket only if one
+/// of ours passed it on). `hint` is tried first and becomes the holder found.
+PeerCheck check_holders(const ClientSocket& socket, pid_t* hint) {
+  Self self{::geteuid(), {}, {}};
+  if (socket.uid != self.uid) {
     return {Verdict::other_user, "the socket belongs to uid " + std::to_string(socket.uid)};
   }
-  Fd self(::open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  const auto self_user = self.valid() ? namespace_of(self.get(), "ns/user") : std::nullopt;
-  const auto self_pid = self.valid() ? namespace_of(self.get(), "ns/pid") : std::nullopt;
-  if (!self_user || !self_pid) return {Verdict::unknown, "cannot read this process's namespaces"};
+  Fd own(::open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const auto own_user = own.valid() ? namespace_of(own.get(), "ns/user") : std::nullopt;
+  const auto own_pid = own.valid() ? namespace_of(own.get(), "ns/pid") : std::nullopt;
+  if (!own_user || !own_pid) return {Verdict::unknown, "cannot read this process's namespaces"};
+  self.user = *own_user;
+  self.pid = *own_pid;
 
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return {Verdict::unknown, "cannot list /proc"};
+  const std::vector<pid_t> pids = pids_to_scan(proc, *hint);
   const std::string target = "socket:[" + std::to_string(socket.inode) + "]";
   PeerCheck result{Verdict::unknown, "no process holds the connection (it closed)"};
-  while (const dirent* e = ::readdir(proc)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    Fd dir(::openat(::dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  for (const pid_t pid : pids) {
+    const std::string name = std::to_string(pid);
+    const Context seen = namespaces_of(::dirfd(proc), name, self);
+    const bool confirmed = result.verdict == Verdict::same_context;
+    if (seen == Context::unreadable || (seen == Context::ours && confirmed)) continue;
+    // From here on through one descriptor: a pid reused meanwhile reads as
+    // gone, never as the new process.
+    Fd dir(::openat(::dirfd(proc), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid() || !holds(dir.get(), target)) continue;
     struct stat st;
-    const auto user = namespace_of(dir.get(), "ns/user");
-    const auto pid = namespace_of(dir.get(), "ns/pid");
-    if (::fstat(dir.get(), &st) != 0 || !user || !pid) continue;  // it exited meanwhile
-    const std::string who = describe(dir.get(), e->d_name);
-    if (st.st_uid != self_uid) {
-      result = {Verdict::other_user, who + " runs as uid " + std::to_string(st.st_uid)};
-      break;
+    const Context c = namespaces_of(dir.get(), ".", self);
+    if (c == Context::unreadable || ::fstat(dir.get(), &st) != 0) continue;
+    const std::string who = describe(dir.get(), name);
+    if (c == Context::ours && st.st_uid == self.uid) {
+      result = {Verdict::same_context, who};
+      *hint = pid;
+      continue;
     }
-    if (!(*user == *self_user) || !(*pid == *self_pid)) {
-      result = {Verdict::other_namespace, who + " runs in another " +
-                                              (*user == *self_user ? "PID" : "user") +
-                                              " namespace (a sandbox or a container)"};
-      break;
+    ::closedir(proc);
+    if (c == Context::ours) {
+      return {Verdict::other_user, who + " runs as uid " + std::to_string(st.st_uid)};
     }
-    result = {Verdict::same_context, who};
+    return {Verdict::other_namespace, who + " runs in another " +
+                                          (c == Context::other_pid_namespace ? "PID" : "user") +
+                                          " namespace (a sandbox or a container)"};
   }
   ::closedir(proc);
   return result;
@@ -281,7 +328,8 @@ bool can_check_local_peers() {
 PeerCheck check_local_peer(const std::string& peer_addr, int peer_port,
                            const std::string& local_addr, int local_port) {
   Lookup l = look_up(peer_addr, peer_port, local_addr, local_port);
-  return l.socket ? check_holders(*l.socket) : l.check;
+  pid_t hint = 0;
+  return l.socket ? check_holders(*l.socket, &hint) : l.check;
 }
 
 PeerCheck PeerChecker::check(const std::string& peer_addr, int peer_port,
@@ -292,7 +340,9 @@ PeerCheck PeerChecker::check(const std::string& peer_addr, int peer_port,
     std::lock_guard lock(mutex_);
     if (auto it = cache_.find(l.socket->cookie); it != cache_.end()) return it->second;
   }
-  PeerCheck c = check_holders(*l.socket);
+  pid_t hint = last_holder_.load();
+  PeerCheck c = check_holders(*l.socket, &hint);
+  last_holder_.store(hint);
   if (c.verdict == Verdict::unknown) return c;  // may be transient: ask again next time
   std::lock_guard lock(mutex_);
   if (cache_.size() >= 4096) cache_.clear();  // connections are short-lived; start over

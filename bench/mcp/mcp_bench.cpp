@@ -2,10 +2,13 @@
 // round-trip latency (p50/p99) and peak RSS, over stdio and Streamable
 // HTTP, for para-mcp-server and the Node reference server
 // (@modelcontextprotocol/server-everything), in the same run, with ratios.
-// Optionally the latency of one tool call (--tool para_list).
+// Optionally the latency of one tool call (--tool para_list). Over HTTP
+// also the round trip of a request on a new connection, where
+// para-mcp-server checks who the client is (mcp/local_peer.h), against the
+// same server with --no-peer-check and the Node server.
 //
 //   mcp-bench --para BIN --node NODE --everything DIST/index.js
-//             [--calls 10000] [--starts 20] [--para-repo DIR]
+//             [--calls 10000] [--starts 20] [--connections 1000] [--para-repo DIR]
 //             [--tool NAME [--tool-args JSON] [--tool-calls 1000]
 //              [--peer-tool echo] [--peer-tool-args '{"message":"bench"}']]
 //
@@ -266,6 +269,18 @@ class HttpPeer {
       throw std::runtime_error("HTTP " + std::to_string(r->status) + ": " + r->body);
     return last_message(r->body);
   }
+  /// `message` on a connection of its own, closed after the response.
+  void call_on_new_connection(const json& message) {
+    httplib::Client fresh("127.0.0.1", port_);
+    fresh.set_keep_alive(false);
+    fresh.set_tcp_nodelay(true);
+    auto r = fresh.Post("/mcp", headers(), message.dump(), "application/json");
+    if (!r || r->status != 200) {
+      throw std::runtime_error(
+          "HTTP on a new connection: " +
+          (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error())));
+    }
+  }
   pid_t pid() const { return pid_; }
 
  private:
@@ -323,6 +338,34 @@ void bench_http(const Server& s, int starts, int calls, const ToolCall& tool, Fi
   f.rss_kib = peak_rss_kib(peer.pid());
 }
 
+// ping round trips (µs), each on a new connection, after one initialize.
+std::vector<double> new_connection_rtts(const Server& s, int connections) {
+  HttpPeer peer(s);
+  peer.initialize();
+  peer.call({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  std::vector<double> rtts;
+  for (int i = 0; i < connections; ++i) {
+    const auto t0 = Clock::now();
+    peer.call_on_new_connection(call_request(100 + i, "ping", json::object()));
+    rtts.push_back(ms_since(t0) * 1000.0);
+  }
+  return rtts;
+}
+
+void report_new_connections(int connections, const std::vector<double>& checked,
+                            const std::vector<double>& unchecked, const std::vector<double>& node) {
+  std::printf("\n== Streamable HTTP, one ping per new connection (%d each)\n", connections);
+  std::printf("%-22s %16s %16s %18s %8s\n", "", "para-mcp-server", "--no-peer-check",
+              "server-everything", "ratio");
+  for (const double p : {50.0, 99.0}) {
+    const double a = percentile(checked, p), b = percentile(unchecked, p), c = percentile(node, p);
+    std::printf("%-22s %13.1f us %13.1f us %15.1f us %7.1fx\n",
+                ("round trip p" + std::to_string(static_cast<int>(p))).c_str(), a, b, c, c / a);
+  }
+  std::printf("the peer check costs %.1f us at p50 (para-mcp-server minus --no-peer-check)\n",
+              percentile(checked, 50) - percentile(unchecked, 50));
+}
+
 void report(const char* transport, const Figures& para, const Figures& node,
             const ToolCall& para_tool, const ToolCall& peer_tool) {
   const double ps = percentile(para.starts, 50), ns = percentile(node.starts, 50);
@@ -362,7 +405,7 @@ int main(int argc, char** argv) {
   std::string para_bin, node, everything, para_repo;
   ToolCall para_tool{.calls = 1000};
   ToolCall peer_tool{.name = "echo", .args = {{"message", "bench"}}};
-  int calls = 10000, starts = 20;
+  int calls = 10000, starts = 20, connections = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--para")
@@ -375,6 +418,8 @@ int main(int argc, char** argv) {
       calls = std::atoi(v.c_str());
     else if (a == "--starts")
       starts = std::atoi(v.c_str());
+    else if (a == "--connections")
+      connections = std::atoi(v.c_str());
     else if (a == "--tool")
       para_tool.name = v;
     else if (a == "--para-repo")
@@ -395,7 +440,8 @@ int main(int argc, char** argv) {
   if (para_bin.empty() || node.empty() || everything.empty()) {
     std::fprintf(stderr,
                  "usage: mcp-bench --para BIN --node NODE --everything DIST/index.js "
-                 "[--calls N] [--starts N] [--para-repo DIR] [--tool NAME [--tool-args JSON] "
+                 "[--calls N] [--starts N] [--connections N] [--para-repo DIR] [--tool NAME "
+                 "[--tool-args JSON] "
                  "[--tool-calls N] [--peer-tool NAME] [--peer-tool-args JSON]]\n");
     return 2;
   }
@@ -423,6 +469,12 @@ int main(int argc, char** argv) {
     bench_http(para, starts, calls, para_tool, ph);
     bench_http(ref, starts, calls, peer_tool, nh);
     report("Streamable HTTP", ph, nh, para_tool, peer_tool);
+    Server unchecked = para;
+    unchecked.http_argv.push_back("--no-peer-check");
+    const std::vector<double> checked_rtts = new_connection_rtts(para, connections);
+    const std::vector<double> unchecked_rtts = new_connection_rtts(unchecked, connections);
+    const std::vector<double> node_rtts = new_connection_rtts(ref, connections);
+    report_new_connections(connections, checked_rtts, unchecked_rtts, node_rtts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mcp-bench: %s\n", e.what());
     return 1;
