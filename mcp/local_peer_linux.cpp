@@ -4,9 +4,9 @@
 // SOCK_DIAG_BY_FAMILY request (no dump): the kernel looks it up as it would
 // for an arriving packet, and answers its owner uid, inode and cookie. Its
 // holders are the processes with a /proc/<pid>/fd link "socket:[inode]".
-// Each /proc/<pid> is opened once and read through that descriptor, so a
-// pid reused by another process mid-scan reads as gone, never as the new
-// process.
+// A process whose descriptors are read is opened once, and its holding,
+// namespaces and name are read through that descriptor, so a pid reused by
+// another process mid-scan reads as gone, never as the new process.
 
 #include <arpa/inet.h>
 #include <dirent.h>
