@@ -11,7 +11,7 @@
 //   reading_head --(head complete, auth ok, policy allows)--> resolving
 //        |                                                       |
 //        | 400/403/405/407 reply ---> replying ---> closed       | pin, IP literal or
-//        |                                                       | uv_getaddrinfo; every
+//        |                                                       | resolve_exactly; every
 //   resolving --(no address survives the check) 403 -----------> | address is checked
 //   resolving/connecting --(timeout) 504, (failure) 502          v
 //   connecting --(connected)--> CONNECT, TLS port:  "200" + reading_hello --(SNI ok)--> relaying
@@ -21,18 +21,20 @@
 //
 // Ownership. A Connection is created with `new` at accept and embeds its
 // handles (client TCP or pipe, upstream TCP, one timer) and requests
-// (getaddrinfo, connect, two shutdowns). `pending_` counts open handles plus
-// an in-flight getaddrinfo; the close and resolve callbacks decrement it and
-// the one that reaches zero deletes the Connection. Nothing else deletes it.
+// (a lookup on the threadpool, connect, two shutdowns). `pending_` counts
+// open handles plus an in-flight lookup; the close and resolve callbacks
+// decrement it and the one that reaches zero deletes the Connection.
+// Nothing else deletes it.
 // Write, connect and shutdown callbacks run with UV_ECANCELED before the
 // close callbacks (libuv guarantees this), so they may still touch it.
 // close() is idempotent: it logs the decision once, leaves the server's set
 // and closes every handle.
 //
 // Dialling. The canonical host is matched against the policy; then the
-// addresses (a pin, the IP literal itself, or uv_getaddrinfo's answer) are
-// each checked (proxy/address.h) and only addresses that pass are dialled,
-// in order, with exactly the sockaddr that was checked: no second lookup.
+// addresses (a pin, the IP literal itself, or the answer for exactly that
+// name: proxy/resolve.h, no search domains) are each checked
+// (proxy/address.h) and only addresses that pass are dialled, in order,
+// with exactly the sockaddr that was checked: no second lookup.
 // A failed attempt closes the upstream handle and re-initialises it for the
 // next address (a handle cannot connect twice).
 //
@@ -86,10 +88,12 @@
 #include <filesystem>
 #include <mutex>
 #include <unordered_set>
+#include <utility>
 
 #include "core/log.h"
 #include "proxy/decision_log.h"
 #include "proxy/head.h"
+#include "proxy/resolve.h"
 #include "proxy/tls_hello.h"
 
 namespace para::proxy {
@@ -389,16 +393,25 @@ class Connection {
 
   static void on_timer(uv_timer_t* t) noexcept { static_cast<Connection*>(t->data)->on_timeout(); }
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) noexcept {
+  // On a threadpool thread: touches only the lookup_ members, which the loop
+  // thread leaves alone until on_resolved.
+  static void on_resolve_work(uv_work_t* req) noexcept {
+    auto* c = static_cast<Connection*>(req->data);
+    c->lookup_status_ = resolve_exactly(c->lookup_host_, &c->lookup_result_);
+    c->lookup_errno_ = errno;  // meaningful for EAI_SYSTEM
+  }
+
+  static void on_resolved(uv_work_t* req, int /*status: UV_ECANCELED after close()*/) noexcept {
     auto* c = static_cast<Connection*>(req->data);
     c->resolving_ = false;
-    std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(res, uv_freeaddrinfo);
+    std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(std::exchange(c->lookup_result_, nullptr),
+                                                         ::freeaddrinfo);
     --c->pending_;
     if (c->state_ != State::resolving) {  // timed out (504) or closed meanwhile
       if (c->pending_ == 0) delete c;
       return;
     }
-    c->resolved(status, res);
+    c->resolved(c->lookup_status_, owned.get());
   }
 
   static void on_connect(uv_connect_t* req, int status) noexcept {
@@ -604,13 +617,9 @@ class Connection {
     if (const std::vector<IpAddress>* pinned = policy.pinned(head_.host.text)) {
       return check_addresses(*pinned, /*trusted=*/true);
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
+    lookup_host_ = head_.host.text;
     resolve_.data = this;
-    const int r = uv_getaddrinfo(&server_->loop, &resolve_, on_resolved, head_.host.text.c_str(),
-                                 nullptr, &hints);
+    const int r = uv_queue_work(&server_->loop, &resolve_, on_resolve_work, on_resolved);
     if (r != 0) {
       return reply(502, "cannot resolve " + head_.host.text + ": " + uv_strerror(r), "error");
     }
@@ -618,9 +627,12 @@ class Connection {
     ++pending_;
   }
 
+  // `status` is getaddrinfo's.
   void resolved(int status, const addrinfo* res) noexcept {
     if (status != 0) {
-      return reply(502, "cannot resolve " + head_.host.text + ": " + uv_strerror(status), "error");
+      const std::string why =
+          status == EAI_SYSTEM ? std::strerror(lookup_errno_) : ::gai_strerror(status);
+      return reply(502, "cannot resolve " + head_.host.text + ": " + why, "error");
     }
     std::vector<IpAddress> addresses;
     for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
@@ -1050,11 +1062,14 @@ class Connection {
   AnyStream client_{};
   uv_tcp_t upstream_{};
   uv_timer_t timer_{};
-  uv_getaddrinfo_t resolve_{};
+  uv_work_t resolve_{};  // resolve_exactly() on the threadpool
+  std::string lookup_host_;
+  int lookup_status_ = 0, lookup_errno_ = 0;
+  addrinfo* lookup_result_ = nullptr;
   uv_connect_t connect_{};
   uv_shutdown_t shutdown_client_{}, shutdown_upstream_{};
   std::unique_ptr<Splice> splice_;  // set once the tunnel relays with splice(2)
-  int pending_ = 0;                 // open handles + in-flight getaddrinfo
+  int pending_ = 0;                 // open handles + an in-flight lookup
   State state_ = State::reading_head;
   bool resolving_ = false;
   bool upstream_reopening_ = false;

@@ -326,4 +326,46 @@ TEST_SUITE("proxy/bypass") {
           403);
     CHECK(echo.accepted() == 1);
   }
+
+  TEST_CASE(
+      "row 3: a name is resolved as it was checked, never completed with the resolver's search "
+      "domains" *
+      doctest::skip(!bwrap_works())) {
+    // The proxy runs in a network namespace of its own, with a resolv.conf
+    // that searches corp.test and a DNS server (dns-stub) that knows
+    // nope.allowed.test only as nope.allowed.test.corp.test. glibc would
+    // try that name once nope.allowed.test fails.
+    TempDir dir;
+    write_text(dir / "resolv.conf",
+               "nameserver 127.0.0.1\nsearch corp.test\noptions attempts:1 timeout:2\n");
+    write_text(dir / "nsswitch.conf", "hosts: files dns\n");
+    write_text(dir / "hosts", "127.0.0.1 localhost\n");
+    std::vector<std::string> isolated = {"bwrap", "--dev-bind", "/", "/", "--unshare-net"};
+    for (const std::string file : {"resolv.conf", "nsswitch.conf", "hosts"}) {
+      isolated.insert(isolated.end(), {"--ro-bind", dir / file, "/etc/" + file});
+    }
+    isolated.insert(isolated.end(), {"--die-with-parent", "--", built_binary("dns-stub")});
+    for (const char* answer :
+         {"nope.allowed.test.corp.test=127.0.0.2", "real.allowed.test=127.0.0.3"}) {
+      isolated.insert(isolated.end(), {"--answer", answer});
+    }
+    isolated.push_back("--");
+    ProxyProcess proxy({"--allowed-domains", "allowed.test", "--no-essential-domains", "--listen",
+                        "unix:" + (dir / "proxy.sock")},
+                       isolated);
+
+    // The counterpart: a name the server knows resolves, and is checked.
+    Client real(proxy.endpoint());
+    const std::string known = connect_through(real, "real.allowed.test:443");
+    CHECK(status_of(known) == 403);
+    CHECK(known.find("real.allowed.test resolves to 127.0.0.3") != std::string::npos);
+
+    Client nope(proxy.endpoint());
+    const std::string unknown = connect_through(nope, "nope.allowed.test:443");
+    CHECK(status_of(unknown) == 502);
+    CHECK(unknown.find("cannot resolve nope.allowed.test") != std::string::npos);
+    const std::string asked = proxy.stderr_text();
+    CHECK(asked.find("dns-stub: query nope.allowed.test\n") != std::string::npos);
+    CHECK(asked.find("nope.allowed.test.corp.test") == std::string::npos);
+  }
 }
