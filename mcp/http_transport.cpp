@@ -152,15 +152,10 @@ class HttpReply : public Outbound {
     }
   }
   void finish(std::optional<json> response) override {
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-    if (stream_) {
-      if (response) stream_->push(rpc::dump(*response));
-      stream_->finish();
-    } else {
-      response_ = std::move(response);
-    }
+    const bool result = response && response->contains("result");
+    finish_serialized(response ? std::optional(rpc::dump(*response)) : std::nullopt, result);
   }
+  void finish_text(std::string response) override { finish_serialized(std::move(response), true); }
   void close_connection() override {
     std::lock_guard lock(mutex_);
     if (stream_) {
@@ -172,27 +167,41 @@ class HttpReply : public Outbound {
 
   struct Decision {
     std::shared_ptr<SseStream> stream;  // null: answer `response` as JSON (202 if none)
-    std::optional<json> response;
+    std::optional<std::string> response;
+    bool result = false;  // `response` is a success
   };
   /// Called once, after Session::receive() returned.
   Decision decide(HttpSession& session) {
     std::lock_guard lock(mutex_);
-    if (finished_ && early_.empty()) return Decision{nullptr, std::move(response_)};
+    if (finished_ && early_.empty()) return Decision{nullptr, std::move(response_), result_};
     stream_ = session.new_stream();
     for (const json& m : early_) stream_->push(rpc::dump(m));
     early_.clear();
     if (finished_) {
-      if (response_) stream_->push(rpc::dump(*response_));
+      if (response_) stream_->push(std::move(*response_));
       stream_->finish();
     }
     if (drop_) stream_->drop_connection();
-    return Decision{stream_, std::nullopt};
+    return Decision{stream_, std::nullopt, false};
   }
 
  private:
+  void finish_serialized(std::optional<std::string> response, bool result) {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    if (stream_) {
+      if (response) stream_->push(std::move(*response));
+      stream_->finish();
+    } else {
+      response_ = std::move(response);
+      result_ = result;
+    }
+  }
+
   std::mutex mutex_;
   std::vector<json> early_;
-  std::optional<json> response_;
+  std::optional<std::string> response_;  // serialized
+  bool result_ = false;
   bool finished_ = false;
   bool drop_ = false;
   std::shared_ptr<SseStream> stream_;
@@ -464,7 +473,7 @@ struct HttpTransport::Impl {
     hs->leave();
 
     if (initialize) {
-      const bool ok = !d.stream && d.response && d.response->contains("result");
+      const bool ok = !d.stream && d.response && d.result;
       if (!ok) remove(hs);
       if (ok) log::debug("mcp") << "HTTP session " << hs->id << " started";
     }
@@ -475,7 +484,7 @@ struct HttpTransport::Impl {
       }
       res.status = 200;
       res.set_header("Mcp-Session-Id", hs->id);
-      res.set_content(rpc::dump(*d.response), kJsonType);
+      res.set_content(std::move(*d.response), kJsonType);
       return;
     }
     d.stream->attach();

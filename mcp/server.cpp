@@ -70,6 +70,7 @@ Result<void> Server::add_tool(Tool tool) {
       return fail(Errc::already_exists, "a tool named " + tool.name + " is already registered");
     }
     tools_.push_back(std::make_shared<const Tool>(std::move(tool)));
+    ++tools_generation_;
   }
   broadcast("notifications/tools/list_changed", nullptr);
   return {};
@@ -82,6 +83,7 @@ bool Server::remove_tool(const std::string& name) {
         std::find_if(tools_.begin(), tools_.end(), [&](const auto& t) { return t->name == name; });
     if (it == tools_.end()) return false;
     tools_.erase(it);
+    ++tools_generation_;
   }
   broadcast("notifications/tools/list_changed", nullptr);
   return true;
@@ -136,6 +138,27 @@ Result<void> Server::add_prompt(Prompt prompt) {
   }
   broadcast("notifications/prompts/list_changed", nullptr);
   return {};
+}
+
+std::shared_ptr<const std::string> Server::tools_list_result(
+    const std::function<std::string()>& build) {
+  uint64_t generation = 0;
+  {
+    std::shared_lock lock(mutex_);
+    if (tools_list_result_ && tools_list_generation_ == tools_generation_) {
+      return tools_list_result_;
+    }
+    generation = tools_generation_;
+  }
+  auto text = std::make_shared<const std::string>(build());
+  // Kept only if no tool came or went meanwhile: `build` may have seen
+  // either set.
+  std::unique_lock lock(mutex_);
+  if (generation == tools_generation_) {
+    tools_list_result_ = text;
+    tools_list_generation_ = generation;
+  }
+  return text;
 }
 
 void Server::set_instructions(std::string instructions) {

@@ -107,6 +107,10 @@ class Server {
   std::vector<std::shared_ptr<const ResourceTemplate>> resource_templates() const;
   std::vector<std::shared_ptr<const Prompt>> prompts() const;
   std::shared_ptr<const Tool> find_tool(const std::string& name) const;
+  /// tools/list's result for its first page, serialized once per set of
+  /// tools (their schemas make it tens of KB): `build` makes it when the
+  /// tools changed since. Thread-safe.
+  std::shared_ptr<const std::string> tools_list_result(const std::function<std::string()>& build);
   std::shared_ptr<const Prompt> find_prompt(const std::string& name) const;
 
  private:
@@ -119,6 +123,9 @@ class Server {
   ServerInfo info_;
   const ServerOptions options_;
   std::vector<std::shared_ptr<const Tool>> tools_;
+  uint64_t tools_generation_ = 0;  // bumped by every change to tools_
+  uint64_t tools_list_generation_ = 0;
+  std::shared_ptr<const std::string> tools_list_result_;  // for tools_list_generation_
   std::vector<std::shared_ptr<const Resource>> resources_;
   std::vector<std::shared_ptr<const ResourceTemplate>> templates_;
   std::vector<std::shared_ptr<const Prompt>> prompts_;

@@ -442,8 +442,10 @@ void Session::on_request(const json& id, const std::string& method, const json& 
       return;
     }
   }
-  if (method == "tools/list" || method == "resources/list" ||
-      method == "resources/templates/list" || method == "prompts/list") {
+  if (method == "tools/list" && params.value("cursor", json()).is_null()) {
+    reply->finish_text(tools_list_text(id));
+  } else if (method == "tools/list" || method == "resources/list" ||
+             method == "resources/templates/list" || method == "prompts/list") {
     reply->finish(do_list(id, method, params));
   } else if (method == "logging/setLevel") {
     reply->finish(do_set_level(id, params));
@@ -670,6 +672,12 @@ json Session::do_list(const json& id, const std::string& method, const json& par
   json result{{key, std::move(listed)}};
   if (more) result["nextCursor"] = make_cursor(method, end);
   return rpc::response(id, std::move(result));
+}
+
+std::string Session::tools_list_text(const json& id) {
+  const auto result = server_.tools_list_result(
+      [&] { return rpc::dump(do_list(nullptr, "tools/list", json::object())["result"]); });
+  return R"({"id":)" + rpc::dump(id) + R"(,"jsonrpc":"2.0","result":)" + *result + "}";
 }
 
 json Session::do_subscribe(const json& id, const json& params, bool subscribe) {

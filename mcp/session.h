@@ -45,6 +45,10 @@ class Outbound {
   /// request was cancelled and gets none. Called exactly once, last. Never
   /// called on a standalone Outbound.
   virtual void finish(std::optional<nlohmann::json> response) = 0;
+  /// finish() with a successful response (a result) already serialized as
+  /// one JSON-RPC message without a newline, for answers cached as text.
+  /// Transports write it as is; the default parses it for finish().
+  virtual void finish_text(std::string response) { finish(nlohmann::json::parse(response)); }
   /// SEP-1699: drop the connection carrying this stream (HTTP); no-op else.
   virtual void close_connection() {}
 };
@@ -109,6 +113,8 @@ class Session : public std::enable_shared_from_this<Session> {
   json do_initialize(const json& id, const json& params);
   json do_set_level(const json& id, const json& params);
   json do_list(const json& id, const std::string& method, const json& params);
+  /// tools/list without a cursor, from the server's cached text.
+  std::string tools_list_text(const json& id);
   json do_subscribe(const json& id, const json& params, bool subscribe);
   json do_tools_call(const json& id, const json& params,
                      const std::shared_ptr<detail::RequestState>& state);

@@ -29,6 +29,7 @@ class StdioOutbound : public Outbound {
   void finish(std::optional<json> response) override {
     if (response) writer_->write(*response);
   }
+  void finish_text(std::string response) override { writer_->write_text(std::move(response)); }
 
  private:
   std::shared_ptr<LineWriter> writer_;
@@ -79,7 +80,10 @@ std::optional<LineFramer::Frame> LineFramer::finish() {
 }
 
 bool LineWriter::write(const json& message) {
-  std::string line = rpc::dump(message);
+  return write_text(rpc::dump(message));
+}
+
+bool LineWriter::write_text(std::string line) {
   line += '\n';
   std::lock_guard lock(mutex_);
   if (broken_) return false;

@@ -48,6 +48,8 @@ class LineWriter {
   explicit LineWriter(int fd) : fd_(fd) {}
   /// False once the peer is gone (EPIPE etc.); later writes are dropped.
   bool write(const nlohmann::json& message);
+  /// The same for a message already serialized (one line, no newline).
+  bool write_text(std::string message);
 
  private:
   std::mutex mutex_;

@@ -238,6 +238,39 @@ TEST_SUITE("mcp/server") {
     CHECK(first["annotations"]["readOnlyHint"] == true);
   }
 
+  TEST_CASE_FIXTURE(ServerFixture,
+                    "tools/list, answered from cached text, follows the tools and echoes each id") {
+    init();
+    const auto first_page = [&](const json& id) {
+      json r = call({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/list"}});
+      CHECK(r["id"] == id);
+      std::vector<std::string> names;
+      for (const json& t : r["result"]["tools"]) names.push_back(t["name"]);
+      CHECK(r["result"].contains("nextCursor"));
+      return names;
+    };
+    CHECK(first_page(1) == std::vector<std::string>{"add", "fails"});
+    CHECK(first_page("a \"quoted\" id \u00e9") == std::vector<std::string>{"add", "fails"});
+    REQUIRE(server.remove_tool("add"));
+    CHECK(first_page(2) == std::vector<std::string>{"fails", "throws"});
+    REQUIRE(server.add_tool({.name = "add",
+                             .input_schema = object_schema(json::object()),
+                             .handler = [](const json&, ToolContext&) -> Result<ToolResult> {
+                               return ToolResult::text("again");
+                             }}));
+    CHECK(first_page(3) == std::vector<std::string>{"fails", "throws"});
+    // The moved tool is last now: the last page shows it, without its old description.
+    json params = json::object();
+    json last;
+    for (int page = 0; page < 10; ++page) {
+      last = call(request(10 + page, "tools/list", params))["result"];
+      if (!last.contains("nextCursor")) break;
+      params = {{"cursor", last["nextCursor"]}};
+    }
+    CHECK(last["tools"].back()["name"] == "add");
+    CHECK_FALSE(last["tools"].back().contains("description"));
+  }
+
   TEST_CASE_FIXTURE(ServerFixture, "an invalid cursor is -32602") {
     init();
     for (const json& cursor :
