@@ -442,7 +442,8 @@ void Session::on_request(const json& id, const std::string& method, const json& 
       return;
     }
   }
-  if (method == "tools/list" && params.value("cursor", json()).is_null()) {
+  const auto cursor = params.find("cursor");  // end() also for params that are no object
+  if (method == "tools/list" && (cursor == params.end() || cursor->is_null())) {
     reply->finish_text(tools_list_text(id));
   } else if (method == "tools/list" || method == "resources/list" ||
              method == "resources/templates/list" || method == "prompts/list") {
