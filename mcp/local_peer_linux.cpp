@@ -163,17 +163,15 @@ std::optional<ClientSocket> find_client_socket(const Address& client, int client
   return s;
 }
 
-/// A namespace's identity: its nsfs inode.
-struct NamespaceId {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  bool operator==(const NamespaceId&) const = default;
-};
+/// A namespace's identity: the target of its /proc link, "user:[4026531837]"
+/// (reading the link costs half of what stat() of it does).
+using NamespaceId = std::string;
 
 std::optional<NamespaceId> namespace_of(int proc_dir, const char* kind) {
-  struct stat st;
-  if (::fstatat(proc_dir, kind, &st, 0) != 0) return std::nullopt;
-  return NamespaceId{st.st_dev, st.st_ino};
+  char link[64];
+  const ssize_t n = ::readlinkat(proc_dir, kind, link, sizeof(link));
+  if (n <= 0 || n == sizeof(link)) return std::nullopt;
+  return NamespaceId(link, static_cast<size_t>(n));
 }
 
 /// "pid 42 (curl)", the command name reduced to printable ASCII (a process
@@ -221,15 +219,15 @@ struct Self {
   NamespaceId user, pid;
 };
 
-/// By its namespaces only: two stats of `pid`'s entries in /proc. Processes
+/// By its namespaces only: one or two links of `pid`'s in /proc. Processes
 /// of other users cannot be read unless this one is root.
 Context namespaces_of(int proc, const std::string& pid, const Self& self) {
   const auto user = namespace_of(proc, (pid + "/ns/user").c_str());
+  if (!user) return Context::unreadable;  // gone, or not ours to read
+  if (*user != self.user) return Context::other_user_namespace;
   const auto pid_ns = namespace_of(proc, (pid + "/ns/pid").c_str());
-  if (!user || !pid_ns) return Context::unreadable;  // gone, or not ours to read
-  if (!(*user == self.user)) return Context::other_user_namespace;
-  if (!(*pid_ns == self.pid)) return Context::other_pid_namespace;
-  return Context::ours;
+  if (!pid_ns) return Context::unreadable;
+  return *pid_ns == self.pid ? Context::ours : Context::other_pid_namespace;
 }
 
 /// The pids in /proc, `first` (when listed) leading, then newest first.
