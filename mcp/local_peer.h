@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -50,17 +49,20 @@ PeerCheck check_local_peer(const std::string& peer_addr, int peer_port,
 
 /// check_local_peer with a bounded cache keyed by the kernel's socket
 /// cookie (never reused while the system runs), so that keep-alive
-/// requests on one connection scan /proc once, and with the last holder
-/// found looked at first (a client reconnecting). Thread-safe.
+/// requests on one connection scan /proc once; a scan looks at the last
+/// holder found first (a client reconnecting) and reads only the processes
+/// it has not seen before. Thread-safe; scans run one at a time.
 class PeerChecker {
  public:
   PeerCheck check(const std::string& peer_addr, int peer_port, const std::string& local_addr,
                   int local_port);
 
  private:
-  std::mutex mutex_;
+  std::mutex mutex_;  // cache_
   std::unordered_map<uint64_t, PeerCheck> cache_;
-  std::atomic<pid_t> last_holder_{0};
+  std::mutex scan_mutex_;  // the rest
+  pid_t last_holder_ = 0;
+  std::unordered_map<pid_t, int> contexts_;  // Linux: each pid's namespaces, last read
 };
 
 /// Whether a verdict lets a request through: same_context, remote (other

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "core/fd.h"
@@ -249,7 +250,14 @@ std::vector<pid_t> pids_to_scan(DIR* proc, pid_t first) {
 /// namespaces until a holder is found (the kernel lets only root read
 /// another user's, and such a process holds our user's socket only if one
 /// of ours passed it on). `hint` is tried first and becomes the holder found.
-PeerCheck check_holders(const ClientSocket& socket, pid_t* hint) {
+///
+/// `known` (optional) keeps each pid's namespaces from one check to the
+/// next, so that a steady process table costs no reads. A stale entry
+/// errs safely: a holder is always re-read through its own descriptor, and
+/// a process read as ours is skipped only once one of ours holds the
+/// socket, which a sandboxed process cannot arrange.
+PeerCheck check_holders(const ClientSocket& socket, pid_t* hint,
+                        std::unordered_map<pid_t, int>* known) {
   Self self{::geteuid(), {}, {}};
   if (socket.uid != self.uid) {
     return {Verdict::other_user, "the socket belongs to uid " + std::to_string(socket.uid)};
@@ -264,11 +272,20 @@ PeerCheck check_holders(const ClientSocket& socket, pid_t* hint) {
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return {Verdict::unknown, "cannot list /proc"};
   const std::vector<pid_t> pids = pids_to_scan(proc, *hint);
+  std::unordered_map<pid_t, int> now;  // what `known` becomes: listed pids only
+  const auto remember = [&] {
+    if (known != nullptr) known->swap(now);
+  };
   const std::string target = "socket:[" + std::to_string(socket.inode) + "]";
   PeerCheck result{Verdict::unknown, "no process holds the connection (it closed)"};
   for (const pid_t pid : pids) {
     const std::string name = std::to_string(pid);
-    const Context seen = namespaces_of(::dirfd(proc), name, self);
+    const auto kept = known != nullptr ? known->find(pid) : now.end();
+    const Context seen = known != nullptr && kept != known->end()
+                             ? static_cast<Context>(kept->second)
+                             : namespaces_of(::dirfd(proc), name, self);
+    // Unreadable is not kept: it may be a moment of a process's exec.
+    if (seen != Context::unreadable) now[pid] = static_cast<int>(seen);
     const bool confirmed = result.verdict == Verdict::same_context;
     if (seen == Context::unreadable || (seen == Context::ours && confirmed)) continue;
     // From here on through one descriptor: a pid reused meanwhile reads as
@@ -285,6 +302,7 @@ PeerCheck check_holders(const ClientSocket& socket, pid_t* hint) {
       continue;
     }
     ::closedir(proc);
+    remember();
     if (c == Context::ours) {
       return {Verdict::other_user, who + " runs as uid " + std::to_string(st.st_uid)};
     }
@@ -293,6 +311,7 @@ PeerCheck check_holders(const ClientSocket& socket, pid_t* hint) {
                                           " namespace (a sandbox or a container)"};
   }
   ::closedir(proc);
+  remember();
   return result;
 }
 
@@ -327,7 +346,7 @@ PeerCheck check_local_peer(const std::string& peer_addr, int peer_port,
                            const std::string& local_addr, int local_port) {
   Lookup l = look_up(peer_addr, peer_port, local_addr, local_port);
   pid_t hint = 0;
-  return l.socket ? check_holders(*l.socket, &hint) : l.check;
+  return l.socket ? check_holders(*l.socket, &hint, nullptr) : l.check;
 }
 
 PeerCheck PeerChecker::check(const std::string& peer_addr, int peer_port,
@@ -338,9 +357,11 @@ PeerCheck PeerChecker::check(const std::string& peer_addr, int peer_port,
     std::lock_guard lock(mutex_);
     if (auto it = cache_.find(l.socket->cookie); it != cache_.end()) return it->second;
   }
-  pid_t hint = last_holder_.load();
-  PeerCheck c = check_holders(*l.socket, &hint);
-  last_holder_.store(hint);
+  PeerCheck c;
+  {
+    std::lock_guard lock(scan_mutex_);
+    c = check_holders(*l.socket, &last_holder_, &contexts_);
+  }
   if (c.verdict == Verdict::unknown) return c;  // may be transient: ask again next time
   std::lock_guard lock(mutex_);
   if (cache_.size() >= 4096) cache_.clear();  // connections are short-lived; start over

@@ -153,8 +153,12 @@ class StdioPeer {
       throw std::runtime_error("write");
     }
   }
-  // The next message with this id (notifications are skipped).
-  json wait_for(int id) {
+  // The next message with this id (notifications are skipped). With
+  // parse=false the answer line is only found, not parsed, and null is
+  // returned: the round trip then measures the server, not this client's
+  // JSON parser on answers of different sizes.
+  json wait_for(int id, bool parse = true) {
+    const std::string marker = "\"id\":" + std::to_string(id);
     for (;;) {
       size_t nl;
       while ((nl = buffer_.find('\n')) == std::string::npos) {
@@ -164,6 +168,14 @@ class StdioPeer {
         const ssize_t n = ::read(out_, buf, sizeof buf);
         if (n <= 0) throw std::runtime_error("stdio: the server closed stdout");
         buffer_.append(buf, static_cast<size_t>(n));
+      }
+      if (!parse) {
+        const size_t at = buffer_.find(marker);
+        const bool answer =
+            at < nl && (buffer_[at + marker.size()] == ',' || buffer_[at + marker.size()] == '}');
+        buffer_.erase(0, nl + 1);
+        if (answer) return json();
+        continue;
       }
       json m = json::parse(buffer_.substr(0, nl), nullptr, false);
       buffer_.erase(0, nl + 1);
@@ -194,7 +206,7 @@ void bench_stdio(const Server& s, int starts, int calls, const ToolCall& tool, F
   for (int i = 0; i < calls; ++i) {
     const auto t0 = Clock::now();
     peer.send(call_request(++id, "tools/list", json::object()));
-    peer.wait_for(id);
+    peer.wait_for(id, /*parse=*/i == 0);
     f.list_rtt.push_back(ms_since(t0) * 1000.0);
   }
   for (int i = 0; i < tool.calls; ++i) {
@@ -261,13 +273,15 @@ class HttpPeer {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
   }
-  json call(const json& message) {
+  // With parse=false the body is received but not parsed (null is returned),
+  // as StdioPeer::wait_for does.
+  json call(const json& message, bool parse = true) {
     auto r = client_.Post("/mcp", headers(), message.dump(), "application/json");
     if (!r) throw std::runtime_error("HTTP: " + httplib::to_string(r.error()));
     if (r->status == 202) return json();
     if (r->status != 200)
       throw std::runtime_error("HTTP " + std::to_string(r->status) + ": " + r->body);
-    return last_message(r->body);
+    return parse ? last_message(r->body) : json();
   }
   /// `message` on a connection of its own, closed after the response.
   void call_on_new_connection(const json& message) {
@@ -324,7 +338,7 @@ void bench_http(const Server& s, int starts, int calls, const ToolCall& tool, Fi
   int id = 10;
   for (int i = 0; i < calls; ++i) {
     const auto t0 = Clock::now();
-    const json r = peer.call(call_request(++id, "tools/list", json::object()));
+    const json r = peer.call(call_request(++id, "tools/list", json::object()), /*parse=*/i == 0);
     if (i == 0 && !r.contains("result")) throw std::runtime_error("tools/list: " + r.dump());
     f.list_rtt.push_back(ms_since(t0) * 1000.0);
   }
