@@ -88,8 +88,11 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
       Result<std::vector<std::string>> changes = uncommitted_changes(repo, s);
       if ((!changes || changes->empty()) && !holds_submodule_repos(repo, s)) {
         plan.push_back({"leftover_worktree", s.worktree_path,
-                        "the worktree of a finished session is removed",
-                        [&repo, s] { return remove_worktree(repo, s.worktree_path); }});
+                        "the worktree of a finished session is removed", [&repo, s] {
+                          if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;
+                          remove_session_scratch(repo, s.name);
+                          return Result<void>();
+                        }});
       }
     } else if (s.agent.state == "running" && !supervisor_running(s)) {
       plan.push_back({"lost_agent", name, "the supervisor died; the agent is stopped", [&repo, s] {

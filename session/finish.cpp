@@ -225,6 +225,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
           s->worktree_path;
     } else if (auto r = remove_worktree(repo, s->worktree_path); r) {
       removed = true;
+      remove_session_scratch(repo, *name);  // the agent is stopped: nothing uses them
     } else {
       note = "; the worktree could not be removed: " + r.error().message;
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "sandbox/cache_overlay.h"
 #include "session/names.h"
@@ -95,12 +96,13 @@ std::vector<std::string> session_names(const Repo& repo) {
   return names;
 }
 
-void remove_session_files(const Repo& repo, const std::string& name) {
-  std::error_code ec;
+namespace {
+
+// The runtime directory where the state recorded it (TMPDIR may differ now),
+// if it has the shape para gives it: <tmp>/para-<uid>/<repo hash>-<name>.
+// Anything else is not removed.
+std::optional<std::filesystem::path> owned_runtime_dir(const Repo& repo, const std::string& name) {
   namespace fs = std::filesystem;
-  // The runtime directory (sockets, the sandbox's private git files) where
-  // the state recorded it (TMPDIR may differ now), if it has the shape para
-  // gives it: <tmp>/para-<uid>/<repo hash>-<name>.
   const fs::path expected = repo.runtime_dir(name);
   fs::path runtime = expected;
   if (Result<SessionState> s = read_session(repo, name); s && s->runtime_dir) {
@@ -108,8 +110,28 @@ void remove_session_files(const Repo& repo, const std::string& name) {
   }
   if (runtime.is_absolute() && runtime.filename() == expected.filename() &&
       runtime.parent_path().filename() == expected.parent_path().filename()) {
-    sandbox::make_cache_layers_removable(runtime.string());
-    fs::remove_all(runtime, ec);
+    return runtime;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void remove_session_scratch(const Repo& repo, const std::string& name) {
+  std::optional<std::filesystem::path> runtime = owned_runtime_dir(repo, name);
+  if (!runtime) return;
+  sandbox::make_cache_layers_removable(runtime->string());
+  std::error_code ec;
+  std::filesystem::remove_all(*runtime / "caches", ec);
+  std::filesystem::remove_all(*runtime / "tmp", ec);
+}
+
+void remove_session_files(const Repo& repo, const std::string& name) {
+  std::error_code ec;
+  namespace fs = std::filesystem;
+  if (std::optional<fs::path> runtime = owned_runtime_dir(repo, name)) {
+    sandbox::make_cache_layers_removable(runtime->string());
+    fs::remove_all(*runtime, ec);
   }
   fs::remove_all(repo.session_dir(name), ec);
   for (const std::string& path : {repo.status_link(name), repo.task_path(name), repo.log_path(name),

@@ -43,4 +43,10 @@ std::vector<std::string> session_names(const Repo& repo);
 /// and its runtime directory.
 void remove_session_files(const Repo& repo, const std::string& name);
 
+/// Removes what the session's sandboxes wrote outside its worktree: the
+/// agent's temp directory and its tool caches' layers (the runtime
+/// directory's tmp/ and caches/). For a session whose agent is stopped and
+/// whose worktree is gone (finished); a resume starts with empty ones.
+void remove_session_scratch(const Repo& repo, const std::string& name);
+
 }  // namespace para::session

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/fs.h"
 #include "tests/integration/proxy/fixtures.h"
 #include "tests/integration/sandbox/fixture.h"
 #include "tests/integration/sandbox/session_fixture.h"
@@ -237,6 +238,53 @@ TEST_SUITE("sandbox/sessions") {
     // And the override is what is stored now: the next resume keeps it.
     CHECK(run_and_report({"resume", "rs", "-p", "four"}) ==
           "RUN sandbox=standard proxy= net=ALLOWED");
+  }
+
+  TEST_CASE("finish frees the agent's temp directory and cache layers; a resume gets new ones" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    const std::string cache = r.repo().home() + "/.cache/tool";
+    std::filesystem::create_directories(cache);
+    const std::string agent = r.script("scratch.sh",
+                                       "#!/bin/sh\n"
+                                       "head -c 65536 /dev/zero > \"$TMPDIR/scratch\"\n"
+                                       "echo pkg > \"$HOME/.cache/tool/planted-$1\"\n"
+                                       "echo \"$1\" > \"work-$1.txt\"\n"
+                                       "echo \"RUN $1\"\n");
+    r.set_agent({agent, "{prompt}"});  // the prompt names each run
+    auto run = [&](const std::vector<std::string>& args) {
+      Completed c = r.para(args);
+      REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+      REQUIRE(wait_until([&] { return agent_done(r, "fs"); }, std::chrono::seconds(30)));
+    };
+    run({"start", "fs", "--sandbox", "-p", "one"});
+    const std::string runtime = session_state(r, "fs")["runtime_dir"].get<std::string>();
+    INFO("runtime directory: ", runtime, "\nsession log: ", session_log(r, "fs"));
+    REQUIRE(path_exists(runtime + "/tmp/scratch"));
+    REQUIRE(path_exists(runtime + "/caches/cache/upper/tool/planted-one"));
+    CHECK_FALSE(path_exists(cache + "/planted-one"));
+
+    Completed finished = r.para({"finish", "first pass", "fs"});
+    REQUIRE_MESSAGE(finished.exit_code == 0, finished.err);
+    CHECK_FALSE(path_exists(r.worktree("fs")));
+    CHECK_FALSE(path_exists(runtime + "/tmp"));
+    CHECK_FALSE(path_exists(runtime + "/caches"));
+    CHECK(r.repo().git_out({"show", "para/fs:work-one.txt"}) == "one");
+
+    // A finished session resumes with an empty temp directory and cache layer.
+    run({"resume", "fs", "-p", "two"});
+    CHECK(lines_starting(session_log(r, "fs"), "RUN ") ==
+          std::vector<std::string>{"RUN one", "RUN two"});
+    CHECK(path_exists(runtime + "/tmp/scratch"));
+    CHECK(path_exists(runtime + "/caches/cache/upper/tool/planted-two"));
+    CHECK_FALSE(path_exists(runtime + "/caches/cache/upper/tool/planted-one"));
+    CHECK(path_exists(r.worktree("fs") + "/work-one.txt"));
+
+    // git.preserve_on_finish keeps the worktree, and with it what the agent had.
+    CHECK(r.para({"config", "set", "session.preserve_on_finish", "true"}).exit_code == 0);
+    CHECK(r.para({"finish", "second pass", "fs"}).exit_code == 0);
+    CHECK(path_exists(r.worktree("fs") + "/work-two.txt"));
+    CHECK(path_exists(runtime + "/tmp/scratch"));
   }
 
   TEST_CASE("sandbox.enforce refuses --no-sandbox, a weaker profile and extra domains" *
