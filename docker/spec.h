@@ -29,17 +29,6 @@ inline constexpr const char* kSessionLabel = "dev.para.session";  // value: sess
 inline constexpr const char* kRepoLabel = "dev.para.repo";        // value: repository root
 inline constexpr const char* kDefaultImage = "para-agent:latest";
 
-/// The API keys para forwards into containers unless docker.forward_env_keys
-/// replaces the list (para's defaults). bwrap and SBPL sandboxes instead pass
-/// the whole environment minus secret-looking names, and their default
-/// exceptions (sandbox::default_forward_env) leave GITHUB_TOKEN and
-/// PERPLEXITY_API_KEY out: sandbox.forward_env adds them back.
-inline const std::vector<std::string>& default_forward_env_keys() {
-  static const std::vector<std::string> keys = {"ANTHROPIC_API_KEY", "OPENAI_API_KEY",
-                                                "GITHUB_TOKEN", "PERPLEXITY_API_KEY"};
-  return keys;
-}
-
 /// The forwarded keys that are set (and non-empty) in `env`, with their
 /// values, for ContainerSpec::secret_env. Keys that are not set are skipped.
 std::map<std::string, std::string> forwarded_env(const std::vector<std::string>& keys,

@@ -150,12 +150,12 @@ constexpr TokenShape kTokenShapes[] = {
 };
 
 // What the agents themselves authenticate with, kept although the names
-// look secret. Containers forward an allowlist instead
-// (docker::default_forward_env_keys) that has the two API keys too, plus
-// GITHUB_TOKEN and PERPLEXITY_API_KEY as para did. Neither is passed on
+// look secret; also what containers get by default (session/container.cpp).
+// para also passed GITHUB_TOKEN and PERPLEXITY_API_KEY; neither is passed
 // here. GITHUB_TOKEN: the proxy allows github.com, where a token can push
 // to any of the user's repositories or create gists. PERPLEXITY_API_KEY:
-// not the agent's own. The user opts in with sandbox.forward_env.
+// not the agent's own. The user opts in with sandbox.forward_env
+// (docker.forward_env_keys for containers).
 const std::vector<std::string> kDefaultForwardEnv = {
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",

@@ -10,6 +10,7 @@
 #include "core/process.h"
 #include "docker/images.h"
 #include "sandbox/launch.h"
+#include "sandbox/policy.h"
 #include "session/sandboxing.h"
 
 namespace para::session {
@@ -32,8 +33,13 @@ std::string configured_image(const Config& config) {
   return config.docker.default_image.value_or(docker::kDefaultImage);
 }
 
+// The variables a container gets: docker.forward_env_keys, or by default
+// the ones bwrap and SBPL sandboxes keep although they look secret (what the
+// agents sign in with). para also forwarded GITHUB_TOKEN and
+// PERPLEXITY_API_KEY; those reach a container only when listed, as a
+// sandbox's only through sandbox.forward_env (see sandbox/policy.cpp).
 std::vector<std::string> forward_keys(const Config& config) {
-  return config.docker.forward_env_keys.value_or(docker::default_forward_env_keys());
+  return config.docker.forward_env_keys.value_or(sandbox::default_forward_env());
 }
 
 docker::Mount bind_mount(const std::string& source, const std::string& target, bool read_only) {

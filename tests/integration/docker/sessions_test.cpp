@@ -26,7 +26,7 @@ namespace dt = docker::test;
 TEST_SUITE("docker/sessions") {
   TEST_CASE(
       "a container session: the agent works in /workspace, finish commits it, no "
-      "container remains, and the forwarded key is seen only inside") {
+      "container remains, and the forwarded keys are seen only inside, GITHUB_TOKEN not at all") {
     ParaRepo r;
     container_config(r,
                      "echo from-container > /workspace/result.txt\n"
@@ -40,14 +40,23 @@ TEST_SUITE("docker/sessions") {
                          std::string(kSecret).substr(0, 8) + "\"\"" +
                          std::string(kSecret).substr(8) +
                          "\" ] && echo KEY-PRESENT\n"
+                         "[ -n \"$CLAUDE_CODE_OAUTH_TOKEN\" ] && echo OAUTH-PRESENT\n"
+                         "echo \"GITHUB ${GITHUB_TOKEN:-unset} ${PERPLEXITY_API_KEY:-unset}\"\n"
                          "echo AGENT-DONE\n");
-    Completed start = para_with_env(r, {"start", "box", "--container", "-p", "write it", "--json"},
-                                    {std::string("ANTHROPIC_API_KEY=") + kSecret});
+    // GITHUB_TOKEN and PERPLEXITY_API_KEY, which para forwarded, stay out
+    // by default: the proxy allows github.com, where the token could push.
+    const std::string github = "ghp_" + std::string(36, 'g');
+    Completed start = para_with_env(
+        r, {"start", "box", "--container", "-p", "write it", "--json"},
+        {std::string("ANTHROPIC_API_KEY=") + kSecret, "CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat-test",
+         "GITHUB_TOKEN=" + github, "PERPLEXITY_API_KEY=pplx-test"});
     REQUIRE_MESSAGE(start.exit_code == 0, start.err);
     REQUIRE(wait_until([&] { return agent_done(r, "box"); }, std::chrono::seconds(60)));
     const std::string log = session_log(r, "box");
     INFO(log);
     CHECK(contains(log, "KEY-PRESENT"));
+    CHECK(contains(log, "OAUTH-PRESENT"));
+    CHECK(contains(log, "GITHUB unset unset\n"));
     CHECK(contains(log, "AGENT-DONE"));
     CHECK(contains(log, "the agent's container exited with code 0"));
     CHECK(read_text(r.worktree("box") + "/result.txt") == "from-container\n");
@@ -69,9 +78,23 @@ TEST_SUITE("docker/sessions") {
     // The key's value is nowhere but in the container's environment.
     for (const Completed* c : {&start, &status, &list, &finish}) {
       CHECK_FALSE(contains(c->out + c->err, kSecret));
+      CHECK_FALSE(contains(c->out + c->err, github));
     }
     CHECK_FALSE(contains(all_files(r.state_dir()), kSecret));
     CHECK_FALSE(contains(r.repo().git({"log", "-p", "--all"}).out, kSecret));
+  }
+
+  TEST_CASE("docker.forward_env_keys replaces the default list: GITHUB_TOKEN when listed") {
+    ParaRepo r;
+    container_config(
+        r, "echo \"GITHUB ${GITHUB_TOKEN:-unset} ANTHROPIC ${ANTHROPIC_API_KEY:-unset}\"\n",
+        "forward_env_keys = [\"GITHUB_TOKEN\"]\n");
+    Completed start = para_with_env(r, {"start", "gh", "--container", "-p", "x"},
+                                    {"GITHUB_TOKEN=ghp-listed", "ANTHROPIC_API_KEY=sk-not-listed"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "gh"); }, std::chrono::seconds(60)));
+    CHECK(contains(session_log(r, "gh"), "GITHUB ghp-listed ANTHROPIC unset\n"));
+    CHECK(r.para({"cancel", "gh", "--force"}).exit_code == 0);
   }
 
   TEST_CASE("cancel stops and removes the container and archives the branch") {
