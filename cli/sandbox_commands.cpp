@@ -282,11 +282,18 @@ Result<sb::ForegroundExit> run_sandboxed(sb::Policy& policy,
   if (pty) pty->close_slave();
   Result<sb::ForegroundExit> done =
       sb::run_foreground(*launched, signals, sb::ForegroundOptions{.pty = pty ? &*pty : nullptr});
-  if (auto r = sb::sync_session_ref(policy); !r) {
-    log::warn("sandbox") << r.error().message;
+  if (Result<sb::SyncNotes> notes = sb::sync_session_ref(policy); !notes) {
+    log::warn("sandbox") << notes.error().message;
+  } else {
+    for (const std::string& note : *notes) log::warn("sandbox") << note;
   }
   if (Result<bool> head = sb::restore_session_head(policy); !head) {
     log::warn("sandbox") << head.error().message;
+  }
+  if (Result<std::optional<std::string>> index = sb::unstage_missing_objects(policy); !index) {
+    log::warn("sandbox") << index.error().message;
+  } else if (*index) {
+    log::warn("sandbox") << **index;
   }
   return done;
 }

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "sandbox/cache_overlay.h"
 #include "sandbox/launch.h"
+#include "sandbox/session_git.h"
 
 namespace para::sandbox {
 namespace {
@@ -37,67 +38,6 @@ Result<void> reset_dir(const std::string& path) {
   fs::remove_all(path, ec);
   if (ec) return fail(Errc::io, "cannot clear " + path + ": " + ec.message());
   return make_private_dir(path);
-}
-
-bool is_object_name(const std::string& s) {
-  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// How git reads objects in git_common: the repository's store, or (for the
-// import) only the sandbox's private one.
-struct GitRun {
-  std::string object_dir;  // empty: G/objects
-  std::optional<std::string> input;
-  int input_fd = -1;
-  std::chrono::seconds timeout{30};
-};
-
-// git --git-dir=G with hooks and fsmonitor off; output parsed, so C locale.
-Command git_command(const SessionGit& g, const std::vector<std::string>& args, const GitRun& how) {
-  std::vector<std::string> argv = {"git", "--git-dir=" + g.common_dir,
-                                   "-c",  "core.hooksPath=/dev/null",
-                                   "-c",  "core.fsmonitor=false"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<std::string> env = current_environment();
-  set_env(env, "LC_ALL", "C");
-  set_env(env, "GIT_TERMINAL_PROMPT", "0");
-  for (const char* name :
-       {"GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"}) {
-    unset_env(env, name);
-  }
-  if (!how.object_dir.empty()) set_env(env, "GIT_OBJECT_DIRECTORY", how.object_dir);
-  return Command{.argv = std::move(argv),
-                 .env = std::move(env),
-                 .stdin_data = how.input,
-                 .stdin_fd = how.input_fd,
-                 .timeout = how.timeout};
-}
-
-Result<Completed> git_common(const SessionGit& g, const std::vector<std::string>& args,
-                             const GitRun& how = {}) {
-  return run(git_command(g, args, how));
-}
-
-Result<std::string> git_ok(const SessionGit& g, const std::vector<std::string>& args,
-                           const GitRun& how, const std::string& what) {
-  Result<Completed> c = git_common(g, args, how);
-  if (!c) return fail(c.error());
-  if (!c->ok()) {
-    return fail(Errc::io, "could not " + what + " (git " + args[0] + ": " +
-                              c->err.substr(0, c->err.find('\n')) + ")");
-  }
-  return c->out;
-}
-
-std::string base_file(const SessionGit& g) {
-  return g.private_refs.substr(0, g.private_refs.rfind('/')) + "/base";
 }
 
 Result<std::string> current_ref(const SessionGit& g) {
@@ -208,112 +148,13 @@ Result<void> prepare_host(Policy& p, Sync base) {
   return {};
 }
 
-namespace {
-
-// Whether the private store holds an object (a file below a fan-out or
-// pack directory; info/ is the mount point of the alternates): a run that
-// wrote none costs no git process.
-bool holds_objects(const std::string& store) {
-  std::error_code ec;
-  for (const auto& dir : fs::directory_iterator(store, ec)) {
-    if (dir.path().filename() == "info") continue;
-    if (!dir.is_directory(ec)) return true;
-    if (fs::directory_iterator(dir.path(), ec) != fs::directory_iterator()) return true;
-  }
-  return false;
-}
-
-// Removes the loose objects `names` (one per line) from the private store
-// once the repository has them: the store then holds only what the next
-// import must look at. A sandbox still running finds them in its alternate.
-void forget_loose_objects(const std::string& store, const std::string& names) {
-  for (size_t at = 0; at < names.size();) {
-    const size_t end = std::min(names.find('\n', at), names.size());
-    const std::string name = names.substr(at, end - at);
-    if (name.size() > 2) ::unlink((store + "/" + name.substr(0, 2) + "/" + name.substr(2)).c_str());
-    at = end + 1;
-  }
-}
-
-}  // namespace
-
-Result<void> import_sandbox_objects(const Policy& p) {
-  if (!p.git || p.git->objects.empty() || !holds_objects(p.git->objects)) return {};
+Result<SyncNotes> sync_session_ref(const Policy& p) {
+  SyncNotes notes;
+  if (!p.git) return notes;
   const SessionGit& g = *p.git;
-  const GitRun private_store{.object_dir = g.objects};
-  Result<std::string> listed =
-      git_ok(g, {"cat-file", "--batch-all-objects", "--batch-check=%(objectname)"}, private_store,
-             "list the sandbox's objects");
-  if (!listed) return fail(listed.error());
-  if (listed->empty()) return {};
-  // Only names the repository lacks: a name it has keeps its content.
-  Result<std::string> known = git_ok(g, {"cat-file", "--batch-check=%(objectname)"},
-                                     GitRun{.input = *listed}, "check the sandbox's objects");
-  if (!known) return fail(known.error());
-  std::string missing;
-  for (size_t at = 0; at < known->size();) {
-    const size_t end = std::min(known->find('\n', at), known->size());
-    const std::string line = known->substr(at, end - at);
-    if (line.ends_with(" missing")) missing += line.substr(0, line.find(' ')) + "\n";
-    at = end + 1;
-  }
-  if (missing.empty()) {
-    forget_loose_objects(g.objects, *listed);
-    return {};
-  }
-  // Packed from the private store (pack-objects, its names from a file),
-  // streamed into index-pack, which names every object by hashing its
-  // content: a file that claims a name it does not hash to enters the
-  // repository under its true name, and the object it pretended to be stays
-  // missing. --strict also checks each object's form and that every object
-  // it names is in the pack or the repository. No delta search and fast
-  // compression (what loose objects get): git gc repacks later.
-  const std::string list = g.objects_info.substr(0, g.objects_info.rfind('/')) + "/import-" +
-                           std::to_string(::getpid());  // a shell may import at the same time
-  if (auto r = write_file_atomic(list, missing, 0600, Sync::replace_only); !r) return r;
-  Fd names(::open(list.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  std::error_code ec;
-  fs::remove(list, ec);
-  int fds[2];
-  if (!names.valid() || ::pipe2(fds, O_CLOEXEC) != 0) {
-    return fail(Errc::io, std::string("cannot set up the object import: ") + std::strerror(errno),
-                errno);
-  }
-  Fd pack_out(fds[0]), pack_in(fds[1]);
-  const std::chrono::seconds limit(600);
-  Command pack = git_command(g, {"pack-objects", "-q", "--stdout", "--window=0", "--compression=1"},
-                             GitRun{.object_dir = g.objects});
-  Result<pid_t> packer = spawn(SpawnOptions{
-      .argv = pack.argv, .env = pack.env, .stdin_fd = names.get(), .stdout_fd = pack_in.get()});
-  if (!packer) return fail(packer.error());
-  pack_in.reset();  // index-pack sees the end of the pack when pack-objects exits
-  Result<Completed> indexed =
-      run(git_command(g, {"index-pack", "--stdin", "--strict"},
-                      GitRun{.input_fd = pack_out.get(), .timeout = limit}));
-  pack_out.reset();  // pack-objects gets EPIPE if index-pack stopped early
-  Result<ExitStatus> packed = wait_for(*packer, limit);
-  if (!packed) {
-    ::kill(*packer, SIGKILL);
-    (void)wait_for(*packer, std::nullopt);
-    return fail(packed.error());
-  }
-  if (!indexed) return fail(indexed.error());
-  if (packed->exit_code != 0) {
-    return fail(Errc::io, "could not pack the sandbox's objects (git pack-objects exited with " +
-                              std::to_string(packed->exit_code) + ")");
-  }
-  if (!indexed->ok()) {
-    return fail(Errc::io, "could not import the sandbox's objects (git index-pack: " +
-                              indexed->err.substr(0, indexed->err.find('\n')) + ")");
-  }
-  forget_loose_objects(g.objects, *listed);
-  return {};
-}
-
-Result<void> sync_session_ref(const Policy& p) {
-  if (!p.git) return {};
-  const SessionGit& g = *p.git;
-  if (auto r = import_sandbox_objects(p); !r) return r;
+  Result<std::optional<std::string>> imported = import_sandbox_objects(p);
+  if (!imported) return fail(imported.error());
+  if (*imported) notes.push_back(**imported);
   const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(g.private_refs, ec)) {
@@ -324,39 +165,45 @@ Result<void> sync_session_ref(const Policy& p) {
                            << " is copied back)";
     }
   }
-  Result<std::string> inside = read_untrusted_file(g.private_refs + "/" + leaf, 4096);
-  if (!inside) {
-    return fail(Errc::invalid_argument, "the sandbox removed its session branch " + g.ref_name +
-                                            "; the repository keeps its value");
-  }
-  const std::string value = trimmed(*inside);
-  if (!is_object_name(value)) {
-    return fail(Errc::invalid_argument, "the sandbox left " + g.ref_name +
-                                            " with a value that is not an object name; ignored");
-  }
   Result<std::string> base = read_file(base_file(g), 4096);
   if (!base) return fail(Errc::io, "the sandbox's starting point " + base_file(g) + " is gone");
   const std::string before = trimmed(*base);
-  if (before == value) return {};
+  const std::string private_ref = g.private_refs + "/" + leaf;
+  // A value the repository refuses is reported once: the sandbox's copy
+  // goes back to the branch's value, so the next run starts from it and
+  // finish commits the worktree's files instead of failing on it again.
+  auto refuse = [&](const std::string& why) -> Result<SyncNotes> {
+    if (auto r = write_file_atomic(private_ref, before + "\n", 0644, Sync::replace_only); !r) {
+      return fail(r.error());
+    }
+    notes.push_back(why + "; the branch keeps its value");
+    return notes;
+  };
+  Result<std::string> inside = read_untrusted_file(private_ref, 4096);
+  if (!inside) return refuse("the sandbox removed its session branch " + g.ref_name);
+  const std::string value = trimmed(*inside);
+  if (!is_object_name(value)) {
+    return refuse("the sandbox left " + g.ref_name + " with a value that is not an object name");
+  }
+  if (before == value) return notes;
   Result<Completed> type = git_common(g, {"cat-file", "-t", value});
   if (!type) return fail(type.error());
   if (!type->ok() || trimmed(type->out) != "commit") {
-    return fail(Errc::invalid_argument, "the sandbox set " + g.ref_name + " to " + value +
-                                            ", which is not a commit in the repository; ignored");
+    return refuse("the sandbox set " + g.ref_name + " to " + value +
+                  ", which is not a commit in the repository");
   }
   // Every object the new commits need is in the repository (rev-list fails
   // on a missing one, as git's own connectivity check after a fetch does).
-  // The import's --strict implies it; this costs a process only when the
-  // branch moved, and holds for objects that were never imported.
+  // The import checks no links; this costs a process only when the branch
+  // moved.
   Result<Completed> connected =
       git_common(g, {"rev-list", "--objects", "--quiet", value, "--not", before, "--"},
                  GitRun{.timeout = std::chrono::seconds(600)});
   if (!connected) return fail(connected.error());
   if (!connected->ok()) {
-    return fail(Errc::invalid_argument,
-                "the sandbox set " + g.ref_name + " to " + value +
-                    ", whose history lacks objects in the repository; ignored (git: " +
-                    trimmed(connected->err.substr(0, connected->err.find('\n'))) + ")");
+    return refuse("the sandbox set " + g.ref_name + " to " + value +
+                  ", whose history lacks objects in the repository (git: " +
+                  trimmed(connected->err.substr(0, connected->err.find('\n'))) + ")");
   }
   Result<Completed> update = git_common(
       g, {"update-ref", "-m", "para: session branch from the sandbox", g.ref_name, value, before});
@@ -366,8 +213,8 @@ Result<void> sync_session_ref(const Policy& p) {
                                     " moved in the repository while the sandbox ran; its commit " +
                                     value + " was not applied (git: " + trimmed(update->err) + ")");
   }
-  if (auto r = write_file_atomic(base_file(g), value + "\n"); !r) return r;
-  return {};
+  if (auto r = write_file_atomic(base_file(g), value + "\n"); !r) return fail(r.error());
+  return notes;
 }
 
 Result<bool> restore_session_head(const Policy& p) {

@@ -9,6 +9,7 @@
 //   Result<Launched> l = launch(*p, argv, fds);  // bwrap; returns at once
 //   ... wait_sandboxed(*l) or kill(l->pid, SIGKILL) (everything inside dies) ...
 //   sync_session_ref(*p);                        // the session branch, validated
+//   restore_session_head(*p); unstage_missing_objects(*p);
 //
 // Host-side git on a session must never trust files the agent could write:
 // run it as host_git_argv() builds it (explicit --git-dir/--work-tree, hooks
@@ -63,8 +64,8 @@ struct LaunchOptions {
 };
 
 struct Launched {
-  pid_t pid = -1;  // bwrap; SIGKILL to it ends everything inside (PID namespace)
-  Fd status;       // bwrap's --json-status-fd, read by wait_sandboxed
+  pid_t pid = -1;   // bwrap; SIGKILL to it ends everything inside (PID namespace)
+  Fd status;        // bwrap's --json-status-fd, read by wait_sandboxed
   Fd cache_layers;  // lock_cache_layers(), held while the sandbox runs
 };
 
@@ -90,20 +91,36 @@ Result<ExitStatus> wait_sandboxed(Launched& launched,
 /// still reaps with wait_sandboxed.
 void kill_sandbox(const Launched& launched);
 
+/// What the sandbox left that para did not take, one sentence each, for
+/// the caller to show where the user looks (the session log, finish's
+/// message): objects git refused, a branch value the repository refused,
+/// index entries unstaged.
+using SyncNotes = std::vector<std::string>;
+
 /// Imports the sandbox's new objects (import_sandbox_objects), then copies
 /// the session branch from the sandbox's private ref directory into the
 /// repository: the value must be a full object name of a commit whose new
 /// history is complete in the repository, and the update is compare-and-swap
-/// against the value the ref had.
-/// Other refs the agent wrote there are ignored (and logged). No-op outside
-/// sessions or when nothing changed. Errors: invalid_argument (not a
-/// commit), tool_failed (git), io.
-Result<void> sync_session_ref(const Policy& policy);
+/// against the value the ref had. A refused value is a note, and the
+/// private copy is set back to the branch's value. Other refs the agent
+/// wrote there are ignored (and logged). No-op outside sessions or when
+/// nothing changed. Errors: conflict (the branch moved in the repository
+/// meanwhile), tool_failed (git), io.
+Result<SyncNotes> sync_session_ref(const Policy& policy);
 
 /// Copies the objects the sandbox wrote into its private store
 /// (SessionGit::objects) that the repository lacks into the repository,
-/// each named by its content (index-pack). sync_session_ref calls it first.
-Result<void> import_sandbox_objects(const Policy& policy);
+/// each named by its content and checked for form (index-pack). Objects git
+/// refuses are left out, and the note says so; the rest arrives.
+/// sync_session_ref calls it first.
+Result<std::optional<std::string>> import_sandbox_objects(const Policy& policy);
+
+/// Unstages the worktree's index entries that name objects the repository
+/// lacks (the agent's index may name objects that were refused or never
+/// existed): host-side git would fail on them. An index git cannot read is
+/// reset to HEAD. Returns a note when it changed anything. Call after
+/// restore_session_head. Errors: tool_failed, io.
+Result<std::optional<std::string>> unstage_missing_objects(const Policy& policy);
 
 /// Rewrites G/worktrees/N/HEAD to "ref: refs/heads/<prefix>/N" if the agent
 /// pointed it elsewhere (for example at main, which a host-side commit would

@@ -94,8 +94,10 @@ Result<void> complete_cancel(const Repo& repo, const SessionState& s) {
   if (auto r = stop_agent(repo, s); !r) return fail(r.error());
   // The archive must hold the agent's commits, also those still in the
   // sandbox's private refs.
-  if (auto r = settle_sandboxed_git(repo, s); !r) {
-    log::warn("cancel") << r.error().message;
+  if (Result<std::vector<std::string>> notes = settle_sandboxed_git(repo, s); !notes) {
+    log::warn("cancel") << notes.error().message;
+  } else {
+    for (const std::string& note : *notes) log::warn("cancel") << note;
   }
   if (auto r = remove_worktree(repo, s.worktree_path); !r) return fail(r.error());
   Result<std::optional<std::string>> tip = git_resolve(repo.main(), "refs/heads/" + s.branch);

@@ -140,7 +140,8 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   if (auto r = stop_agent(repo, *s); !r) return fail(r.error());
   // The agent's commits may still sit in the sandbox's private refs, and it
   // may have pointed HEAD elsewhere: settle both before committing here.
-  if (auto r = settle_sandboxed_git(repo, *s); !r) return fail(r.error());
+  Result<std::vector<std::string>> settled = settle_sandboxed_git(repo, *s);
+  if (!settled) return fail(settled.error());
 
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -230,6 +231,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
       note = "; the worktree could not be removed: " + r.error().message;
     }
   }
+  for (const std::string& left_out : *settled) note += "; " + left_out;
   const std::string final_branch = rq.branch.value_or(s->branch);
   const std::vector<std::string> review_first = host_config_changes(repo, *s, commit);
   std::string review_note;

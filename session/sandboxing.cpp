@@ -67,21 +67,26 @@ Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& sta
   return sandbox::build_policy(policy_inputs(repo, state, environment));
 }
 
-Result<void> settle_sandboxed_git(const Repo& repo, const SessionState& state) {
-  if (!state.sandbox_enabled && !state.is_container) return {};
+Result<std::vector<std::string>> settle_sandboxed_git(const Repo& repo, const SessionState& state) {
+  if (!state.sandbox_enabled && !state.is_container) return std::vector<std::string>{};
   Result<sandbox::Policy> policy = session_policy(repo, state, {});
   if (!policy) return fail(policy.error());
   // Containers on a remote engine had no private refs (no git inside).
-  if (state.is_container && (!policy->git || !path_exists(policy->git->private_refs))) return {};
-  if (auto r = sandbox::sync_session_ref(*policy); !r) return fail(r.error());
+  if (state.is_container && (!policy->git || !path_exists(policy->git->private_refs))) {
+    return std::vector<std::string>{};
+  }
+  Result<std::vector<std::string>> notes = sandbox::sync_session_ref(*policy);
+  if (!notes) return fail(notes.error());
   Result<bool> restored = sandbox::restore_session_head(*policy);
   if (!restored) return fail(restored.error());
   if (*restored) {
-    log::warn("session") << "the agent of '" << state.name
-                         << "' had pointed its worktree's HEAD away from " << state.branch
-                         << "; it was pointed back";
+    notes->push_back("the agent had pointed its worktree's HEAD away from " + state.branch +
+                     "; it was pointed back");
   }
-  return {};
+  Result<std::optional<std::string>> index = sandbox::unstage_missing_objects(*policy);
+  if (!index) return fail(index.error());
+  if (*index) notes->push_back(**index);
+  return notes;
 }
 
 Result<bool> sandbox_usable(const Config& config) {

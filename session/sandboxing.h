@@ -29,10 +29,12 @@ Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& sta
                                        const std::vector<std::string>& environment);
 
 /// After a sandboxed agent: copies the session branch out of the sandbox's
-/// private ref directory and points the worktree's HEAD back at it, so that
-/// host-side git (finish's commit) moves only the session branch. A no-op
-/// for sessions without a sandbox or container. Idempotent.
-Result<void> settle_sandboxed_git(const Repo& repo, const SessionState& state);
+/// private ref directory, points the worktree's HEAD back at it and
+/// unstages index entries the repository has no objects for, so that
+/// host-side git (finish's commit) moves only the session branch and works.
+/// Returns what was not taken (sandbox::SyncNotes), for the caller to
+/// report. A no-op for sessions without a sandbox or container. Idempotent.
+Result<std::vector<std::string>> settle_sandboxed_git(const Repo& repo, const SessionState& state);
 
 /// Whether sandboxed sessions can run. Errors: unavailable naming what to
 /// install; with sandbox.fail_open it returns false instead (and warns).

@@ -442,9 +442,11 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
   }
   if (Result<SessionState> now_state = read_session(repo, name); now_state) {
     if (!now_state->worktree_git_dir) now_state->worktree_git_dir = state->worktree_git_dir;
-    if (auto r = settle_sandboxed_git(repo, *now_state); !r) {
+    if (Result<std::vector<std::string>> notes = settle_sandboxed_git(repo, *now_state); !notes) {
       log_line(log.get(),
-               "could not copy the session branch out of the sandbox: " + r.error().message);
+               "could not copy the session branch out of the sandbox: " + notes.error().message);
+    } else {
+      for (const std::string& note : *notes) log_line(log.get(), note);
     }
   }
   (void)update_session(repo, name, [&](SessionState& st) {

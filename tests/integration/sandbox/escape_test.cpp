@@ -304,7 +304,9 @@ TEST_SUITE("sandbox/escape") {
     }
     in_sandbox(p, {"git", "update-ref", "refs/heads/para/" + h.other, "HEAD"});
     in_sandbox(p, {"git", "update-ref", "refs/heads/para/archived/x/" + h.other, "HEAD"});
-    REQUIRE(sb::sync_session_ref(p));
+    Result<sb::SyncNotes> synced = sb::sync_session_ref(p);
+    REQUIRE(synced);
+    CHECK(synced->empty());
     CHECK(h.git_out({"rev-parse", "refs/heads/para/" + h.session}) == inside_head);
     CHECK(inside_head != mine_before);
     CHECK(h.git_out({"rev-parse", "refs/heads/main"}) == main_before);
@@ -320,10 +322,15 @@ TEST_SUITE("sandbox/escape") {
     REQUIRE(restored);
     CHECK(*restored);
     CHECK(h.git_out({"symbolic-ref", "HEAD"}, h.worktree) == "refs/heads/para/" + h.session);
-    // A bogus value written to the private ref is refused, not copied.
+    // A bogus value written to the private ref is refused, not copied, and
+    // the private copy goes back to the branch's value.
     write_text(p.git->private_refs + "/" + h.session, "not-a-commit\n");
-    CHECK_FALSE(sb::sync_session_ref(p));
+    Result<sb::SyncNotes> refused = sb::sync_session_ref(p);
+    REQUIRE(refused);
+    REQUIRE(refused->size() == 1);
+    CHECK(refused->front().find("not an object name") != std::string::npos);
     CHECK(h.git_out({"rev-parse", "refs/heads/para/" + h.session}) == inside_head);
+    CHECK(read_text(p.git->private_refs + "/" + h.session) == inside_head + "\n");
   }
 
   TEST_CASE("read-denied secrets show nothing" * doctest::skip(no_bwrap())) {

@@ -13,6 +13,8 @@
 namespace para::test {
 namespace {
 
+using nlohmann::json;
+
 bool no_bwrap() {
   return !bwrap_works();
 }
@@ -86,13 +88,95 @@ TEST_SUITE("sandbox/objects") {
     // branch keeps its value.
     CHECK(r.repo().git({"cat-file", "-e", claimed[0].substr(8)}).exit_code != 0);
     CHECK(r.repo().git_out({"rev-parse", "para/claims"}) == main_before);
-    CHECK(log.find("could not copy the session branch out of the sandbox") != std::string::npos);
-    // The repository is whole; only the session's own worktree (its HEAD
-    // reflog, its index) names what the agent made up.
+    CHECK(log.find("whose history lacks objects in the repository") != std::string::npos);
+    CHECK(log.find("the branch keeps its value") != std::string::npos);
+    // The repository is whole, the worktree's index included: the entry
+    // that named the made-up object is unstaged.
+    CHECK(log.find("index named objects the repository lacks for 1 file(s)") != std::string::npos);
     CHECK(r.repo().git({"fsck", "--no-progress", "--no-dangling", "main"}).exit_code == 0);
-    const Completed fsck = r.repo().git({"fsck", "--no-progress"});
+    CHECK(r.repo().git({"status", "--porcelain"}, r.worktree("claims")).exit_code == 0);
+    // The refusal is reported once: finish succeeds, with nothing to commit.
+    Completed finish = r.para({"finish", "claimed", "claims", "--json"});
+    CAPTURE(finish.err);
+    REQUIRE(finish.exit_code == 0);
+    CHECK(json::parse(finish.out)["committed"] == false);
+    CHECK(r.repo().git_out({"rev-parse", "para/claims"}) == main_before);
+    // Until then the worktree's HEAD reflog named the agent's commit, whose
+    // tree lacks the made-up blob; finish removed it with the worktree.
+    const Completed fsck = r.repo().git({"fsck", "--no-progress", "--no-dangling"});
+    CAPTURE(fsck.out);
     CAPTURE(fsck.err);
-    CHECK(fsck.err.find("worktrees/claims/") != std::string::npos);
+    CHECK(fsck.exit_code == 0);
+  }
+
+  TEST_CASE("objects git refuses are left out, and the agent's sound work arrives" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    // A tree too short to be one (written with --literally, which skips
+    // git's checks) and a file under an object's name that is no object.
+    run_agent(r, "odd",
+              "echo sound > sound.txt && git add sound.txt && git commit -qm sound && "
+              "echo COMMITTED\n"
+              "bad=$(printf '100644 x\\0' | git hash-object -t tree --literally -w --stdin)\n"
+              "echo \"BAD $bad\"\n"
+              "junk=1234567890123456789012345678901234567890\n"
+              "mkdir -p \"$(dirname \"$(obj $junk)\")\"; echo junk > \"$(obj $junk)\"\n"
+              "echo staged > staged.txt && git add staged.txt && echo STAGED\n");
+    const std::string log = session_log(r, "odd");
+    INFO("session log: ", log);
+    REQUIRE(log.find("STAGED") != std::string::npos);
+    const std::vector<std::string> bad = lines_starting(log, "BAD ");
+    REQUIRE(bad.size() == 1);
+    CHECK(log.find("2 of the objects the sandbox wrote were not imported") != std::string::npos);
+    // Left out...
+    CHECK(r.repo().git({"cat-file", "-e", bad[0].substr(4)}).exit_code != 0);
+    CHECK(r.repo().git({"cat-file", "-e", std::string(40, '1')}).exit_code != 0);
+    // ...while the commit and the staged file arrived.
+    CHECK(r.repo().git_out({"log", "-1", "--format=%s", "para/odd"}) == "sound");
+    CHECK(r.repo().git_out({"show", "para/odd:sound.txt"}) == "sound");
+    const std::string staged = r.repo().git_out({"hash-object", r.worktree("odd") + "/staged.txt"});
+    CHECK(r.repo().git({"cat-file", "-e", staged}).exit_code == 0);
+    Completed finish = r.para({"finish", "finished", "odd"});
+    CAPTURE(finish.err);
+    CHECK(finish.exit_code == 0);
+    CHECK(r.repo().git_out({"show", "para/odd:staged.txt"}) == "staged");
+    Completed fsck = r.repo().git({"fsck", "--strict", "--no-progress", "--no-dangling"});
+    CAPTURE(fsck.err);
+    CHECK(fsck.exit_code == 0);
+  }
+
+  TEST_CASE("a refused branch value or an unreadable index does not block finish" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    const std::string main_before = r.repo().git_out({"rev-parse", "main"});
+    run_agent(r, "ref",
+              "echo work > work.txt\n"
+              "echo 1111111111111111111111111111111111111111 > "
+              "\"$(git rev-parse --git-common-dir)/refs/heads/para/ref\" && echo SET\n");
+    const std::string log = session_log(r, "ref");
+    INFO("session log: ", log);
+    REQUIRE(log.find("SET") != std::string::npos);
+    CHECK(log.find("which is not a commit in the repository; the branch keeps its value") !=
+          std::string::npos);
+    CHECK(r.repo().git_out({"rev-parse", "para/ref"}) == main_before);
+    Completed finish = r.para({"finish", "the work", "ref"});
+    CAPTURE(finish.err);
+    REQUIRE(finish.exit_code == 0);
+    CHECK(r.repo().git_out({"show", "para/ref:work.txt"}) == "work");
+    CHECK(r.repo().git_out({"rev-parse", "para/ref~1"}) == main_before);
+
+    run_agent(r, "index",
+              "echo work > work.txt\n"
+              "echo garbage > \"$(git rev-parse --git-dir)/index\" && echo BROKEN\n");
+    const std::string second = session_log(r, "index");
+    INFO("second session log: ", second);
+    REQUIRE(second.find("BROKEN") != std::string::npos);
+    CHECK(second.find("the worktree's index could not be read") != std::string::npos);
+    finish = r.para({"finish", "the work", "index"});
+    CAPTURE(finish.err);
+    REQUIRE(finish.exit_code == 0);
+    CHECK(r.repo().git_out({"show", "para/index:work.txt"}) == "work");
+    CHECK(r.repo().git_out({"show", "para/index:README.md"}) == "# test repository");
   }
 
   // para diff of a running agent shows its worktree without the sandbox's
