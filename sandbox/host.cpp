@@ -209,9 +209,28 @@ Result<SyncNotes> sync_session_ref(const Policy& p) {
       g, {"update-ref", "-m", "para: session branch from the sandbox", g.ref_name, value, before});
   if (!update) return fail(update.error());
   if (!update->ok()) {
-    return fail(Errc::conflict, "the session branch " + g.ref_name +
-                                    " moved in the repository while the sandbox ran; its commit " +
-                                    value + " was not applied (git: " + trimmed(update->err) + ")");
+    // The branch moved in the repository meanwhile. Once it holds the
+    // sandbox's commit (the user merged it, or set the branch to it), the
+    // work has arrived: both copies take the branch's value.
+    Result<std::string> now = current_ref(g);
+    if (!now) return fail(now.error());
+    Result<Completed> contained = git_common(g, {"merge-base", "--is-ancestor", value, *now},
+                                             GitRun{.timeout = std::chrono::seconds(600)});
+    if (!contained) return fail(contained.error());
+    if (!contained->ok()) {
+      return fail(Errc::conflict,
+                  "the session branch " + g.ref_name +
+                      " moved in the repository while the sandbox ran, so the sandbox's commit " +
+                      value + " was not applied. Bring it into the branch (git stash, then git " +
+                      "merge " + value + " in the worktree; or git branch -f " +
+                      g.ref_name.substr(std::string("refs/heads/").size()) + " " + value +
+                      " to take it instead), then run the command again");
+    }
+    if (auto r = write_file_atomic(private_ref, *now + "\n", 0644, Sync::replace_only); !r) {
+      return fail(r.error());
+    }
+    if (auto r = write_file_atomic(base_file(g), *now + "\n"); !r) return fail(r.error());
+    return notes;
   }
   if (auto r = write_file_atomic(base_file(g), value + "\n"); !r) return fail(r.error());
   return notes;

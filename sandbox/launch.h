@@ -105,7 +105,8 @@ using SyncNotes = std::vector<std::string>;
 /// private copy is set back to the branch's value. Other refs the agent
 /// wrote there are ignored (and logged). No-op outside sessions or when
 /// nothing changed. Errors: conflict (the branch moved in the repository
-/// meanwhile), tool_failed (git), io.
+/// meanwhile and does not hold the sandbox's commit; once it does, the
+/// sync succeeds), tool_failed (git), io.
 Result<SyncNotes> sync_session_ref(const Policy& policy);
 
 /// Copies the objects the sandbox wrote into its private store

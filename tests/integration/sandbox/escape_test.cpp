@@ -333,6 +333,39 @@ TEST_SUITE("sandbox/escape") {
     CHECK(read_text(p.git->private_refs + "/" + h.session) == inside_head + "\n");
   }
 
+  TEST_CASE("a branch moved on the host meanwhile: the sandbox's commit waits until it is merged" *
+            doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string branch = "para/" + h.session;
+    sb::Policy p = h.policy();
+    write_text(h.worktree + "/work.txt", "agent work\n");
+    Completed commit = in_sandbox(
+        p, {"sh", "-c", "git add work.txt && git commit -q -m agent && git rev-parse HEAD"});
+    REQUIRE_MESSAGE(commit.exit_code == 0, commit.err);
+    const std::string agent = trim(commit.out);
+    // Meanwhile the branch moves on the host (plumbing: the worktree's
+    // index holds the agent's staging).
+    const std::string base = h.git_out({"rev-parse", branch});
+    const std::string host = h.git_out({"commit-tree", base + "^{tree}", "-p", base, "-m", "host"});
+    REQUIRE(h.git({"update-ref", "refs/heads/" + branch, host}).exit_code == 0);
+    Result<sb::SyncNotes> moved = sb::sync_session_ref(p);
+    REQUIRE_FALSE(moved);
+    CHECK(moved.error().code == Errc::conflict);
+    CHECK(moved.error().message.find("git merge " + agent) != std::string::npos);
+    CHECK(h.git_out({"rev-parse", branch}) == host);  // nothing overwritten
+    // Once the branch holds the sandbox's commit (here a merge of both),
+    // the work has arrived.
+    const std::string merged =
+        h.git_out({"commit-tree", agent + "^{tree}", "-p", host, "-p", agent, "-m", "merge"});
+    REQUIRE(h.git({"update-ref", "refs/heads/" + branch, merged}).exit_code == 0);
+    Result<sb::SyncNotes> settled = sb::sync_session_ref(p);
+    REQUIRE(settled);
+    CHECK(settled->empty());
+    CHECK(h.git_out({"rev-parse", branch}) == merged);
+    CHECK(trim(read_text(sb::base_path(p))) == merged);
+    CHECK(trim(read_text(p.git->private_refs + "/" + h.session)) == merged);
+  }
+
   TEST_CASE("read-denied secrets show nothing" * doctest::skip(no_bwrap())) {
     SandboxHost h;
     const sb::Policy p = h.policy();
