@@ -48,8 +48,8 @@ int report_error(const Error& error, bool json) {
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> table = [] {
     std::vector<Command> all;
-    for (auto family :
-         {session_commands, sandbox_commands, proxy_commands, mcp_commands, docker_commands}) {
+    for (auto family : {session_commands, sandbox_commands, proxy_commands, mcp_commands,
+                        docker_commands, completion_commands}) {
       for (Command& c : family()) all.push_back(std::move(c));
     }
     return all;

@@ -27,11 +27,12 @@ struct Command {
 };
 
 // One function per command family; each returns its rows of the table.
-std::vector<Command> session_commands();  // start, finish, cancel, list, ...
-std::vector<Command> sandbox_commands();  // sandbox run, sandbox explain
-std::vector<Command> proxy_commands();    // proxy
-std::vector<Command> mcp_commands();      // mcp init
-std::vector<Command> docker_commands();   // docker build-image, docker pull, docker info
+std::vector<Command> session_commands();     // start, finish, cancel, list, ...
+std::vector<Command> sandbox_commands();     // sandbox run, sandbox explain
+std::vector<Command> proxy_commands();       // proxy
+std::vector<Command> mcp_commands();         // mcp init
+std::vector<Command> docker_commands();      // docker build-image, docker pull, docker info
+std::vector<Command> completion_commands();  // completion, __complete (hidden)
 
 /// The whole table, in --help order.
 const std::vector<Command>& all_commands();

@@ -606,4 +606,8 @@ std::string config_to_toml(const json& doc) {
   return out.str();
 }
 
+std::vector<std::string> settable_config_keys() {
+  return known_keys(schemas::get("config.schema"), "");
+}
+
 }  // namespace para::session

@@ -94,6 +94,9 @@ Result<nlohmann::json> read_config_file(const std::string& toml_path);
 Result<nlohmann::json> set_config_value(const std::string& toml_path, const std::string& key,
                                         const nlohmann::json& value);
 
+/// The dotted keys set_config_value accepts ("sandbox.profile", ...).
+std::vector<std::string> settable_config_keys();
+
 /// Keys that decide what runs outside a sandbox or what a sandbox may reach
 /// (agent command, sandbox switches and paths, setup scripts, name pins,
 /// directories) are set only by a person, with `para config set`: an MCP
