@@ -630,14 +630,10 @@ struct Builder {
     set("GIT_CONFIG_VALUE_" + std::to_string(count + 1), "false");
     set("GIT_CONFIG_COUNT", std::to_string(count + 2));
     if (p.network == NetworkMode::proxied) {
-      const std::string url = "http://127.0.0.1:" + std::to_string(p.proxy_port);
-      for (const char* k :
-           {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}) {
-        set(k, url);
+      for (const auto& [k, v] :
+           proxy_environment(p.proxy_port, env_value(in.environment, "JAVA_TOOL_OPTIONS"))) {
+        set(k, v);
       }
-      set("NO_PROXY", "localhost,127.0.0.1,::1");
-      set("no_proxy", "localhost,127.0.0.1,::1");
-      set("NODE_USE_ENV_PROXY", "1");
     }
   }
 
@@ -728,6 +724,33 @@ const std::vector<std::string>& default_deny_read() {
 const std::vector<std::string>& protected_name_list() {
   return kProtectedNames;
 }
+std::vector<std::pair<std::string, std::string>> proxy_environment(
+    int port, const std::string& java_tool_options) {
+  const std::string host = "127.0.0.1", port_text = std::to_string(port);
+  const std::string url = "http://" + host + ":" + port_text;
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                        "all_proxy", "GRPC_PROXY", "grpc_proxy"}) {
+    env.emplace_back(k, url);
+  }
+  env.emplace_back("NO_PROXY", "localhost,127.0.0.1,::1");
+  env.emplace_back("no_proxy", "localhost,127.0.0.1,::1");
+  env.emplace_back("NODE_USE_ENV_PROXY", "1");  // Node's fetch (22.21, 24+)
+  env.emplace_back("CLOUDSDK_PROXY_TYPE", "http");
+  env.emplace_back("CLOUDSDK_PROXY_ADDRESS", host);
+  env.emplace_back("CLOUDSDK_PROXY_PORT", port_text);
+  // JVMs read no *_PROXY variable. Last, so that these win over the same
+  // properties in the value already set; every JVM prints that it picked
+  // the variable up, on stderr.
+  std::string java = java_tool_options.empty() ? "" : java_tool_options + " ";
+  for (const char* scheme : {"http", "https"}) {
+    java += std::string("-D") + scheme + ".proxyHost=" + host + " -D" + scheme +
+            ".proxyPort=" + port_text + " ";
+  }
+  env.emplace_back("JAVA_TOOL_OPTIONS", java + "-Dhttp.nonProxyHosts=localhost|127.0.0.1|[::1]");
+  return env;
+}
+
 const std::vector<std::string>& default_forward_env() {
   return kDefaultForwardEnv;
 }

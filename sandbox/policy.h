@@ -175,7 +175,7 @@ struct Policy {
 
   std::vector<std::pair<std::string, std::string>> env_set;  // policy's own variables
   std::vector<std::string> env_unset;  // names removed from the agent's env (never values)
-  std::vector<std::string> env_base;  // the agent's environment (may hold secrets: never shown)
+  std::vector<std::string> env_base;   // the agent's environment (may hold secrets: never shown)
 
   std::string darwin_user_temp_dir, darwin_user_cache_dir;
   std::vector<std::string> notes;  // limitations that apply to this policy, for explain
@@ -197,6 +197,14 @@ const std::vector<std::string>& protected_name_list();
 /// The names kept by default although they look secret: what the agents
 /// themselves authenticate with (ANTHROPIC_API_KEY, ...).
 const std::vector<std::string>& default_forward_env();
+
+/// The variables that send an agent's tools to the proxy at 127.0.0.1:`port`
+/// (standard-proxied sandboxes, isolated containers): the *_PROXY family
+/// with NO_PROXY for loopback, gRPC's, Node's NODE_USE_ENV_PROXY, the Google
+/// Cloud SDK's CLOUDSDK_PROXY_*, and the JVM's proxy properties in
+/// JAVA_TOOL_OPTIONS, after `java_tool_options` (the value already set).
+std::vector<std::pair<std::string, std::string>> proxy_environment(
+    int port, const std::string& java_tool_options);
 
 /// Whether a variable's name (any case) says it holds a secret: it contains
 /// TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL, API_KEY, APIKEY,

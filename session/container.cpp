@@ -197,16 +197,13 @@ Result<docker::ContainerSpec> session_container_spec(const Repo& repo, const Ses
   if (isolated) {
     const std::string socket = s.runtime_dir.value_or(repo.runtime_dir(s.name)) + "/proxy.sock";
     const std::string port = std::to_string(repo.config.proxy.port);
-    const std::string proxy_url = "http://127.0.0.1:" + port;
     spec.network_mode = "none";
     spec.mounts.push_back(bind_mount(socket, kProxySocketInside, false));
     spec.entrypoint->insert(spec.entrypoint->end(), {"--listen", "127.0.0.1:" + port, "--connect",
                                                      std::string("unix:") + kProxySocketInside});
-    for (const char* name :
-         {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}) {
-      spec.env[name] = proxy_url;
+    for (const auto& [name, value] : sandbox::proxy_environment(repo.config.proxy.port, "")) {
+      spec.env[name] = value;
     }
-    spec.env["NO_PROXY"] = spec.env["no_proxy"] = "localhost,127.0.0.1,::1";
   }
   if (spec.entrypoint) spec.entrypoint->push_back("--");
 

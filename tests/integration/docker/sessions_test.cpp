@@ -136,6 +136,7 @@ TEST_SUITE("docker/sessions") {
             hp +
             "/v6\n"
             "t udp sh -c 'echo x | nc -u -w 1 127.0.0.1 53'\n"
+            "echo \"ENV $NODE_USE_ENV_PROXY $GRPC_PROXY $CLOUDSDK_PROXY_PORT\"\n"
             "echo AGENT-DONE\n");
     Completed start = r.para(
         {"start", "iso", "--container", "--allow-domains", "allowed.test:" + hp, "-p", "fetch"});
@@ -145,6 +146,8 @@ TEST_SUITE("docker/sessions") {
     INFO(log);
     REQUIRE(contains(log, "AGENT-DONE"));
     CHECK(contains(log, "TRICK allowed rc=0 seen /ok"));
+    // The variables other tools read (sandbox::proxy_environment), as in a sandbox.
+    CHECK(contains(log, "ENV 1 http://127.0.0.1:8877 8877\n"));
     CHECK(contains(log, "403"));  // denied: the proxy's answer
     for (const char* trick : {"direct", "dns", "ipv6"}) {
       CAPTURE(trick);

@@ -9,7 +9,9 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "core/process.h"
 #include "tests/integration/proxy/fixtures.h"
 #include "tests/integration/sandbox/fixture.h"
 
@@ -48,6 +50,15 @@ bool host_probe_allowed(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {probe_path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_cmd(argv, {"PATH=/usr/bin:/bin"}, "/").exit_code == 0;
+}
+
+std::vector<std::string> lines_with_prefix(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(prefix)) out.push_back(line);
+  }
+  return out;
 }
 
 std::vector<nlohmann::json> decisions(const std::string& log) {
@@ -180,6 +191,70 @@ TEST_SUITE("sandbox/proxied") {
     }
     CHECK(allows == 2);
     CHECK(denies == 2);
+  }
+
+  TEST_CASE(
+      "a JVM inside uses the proxy from JAVA_TOOL_OPTIONS; gRPC and gcloud variables are set" *
+      doctest::skip(no_bwrap())) {
+    if (run_cmd({"sh", "-c", "command -v java"}, current_environment(), "/").exit_code != 0) {
+      // .ci/setup installs a JDK; a developer machine may have none.
+      MESSAGE("SKIPPED: no java on this machine");
+      return;
+    }
+    SandboxHost h;
+    TempDir logs("para-proxied-log");
+    Certs certs;
+    HttpsServer https(certs);
+    HttpServer http;
+    const std::string hs = std::to_string(https.port()), hp = std::to_string(http.port());
+    const std::string log = logs / "decisions.jsonl";
+    // HttpURLConnection reads no *_PROXY variable: only the properties.
+    const std::string source = h.home + "/Fetch.java";
+    write_text(source,
+               "import java.net.*;\n"
+               "public class Fetch {\n"
+               "  public static void main(String[] args) throws Exception {\n"
+               "    for (String url : args) {\n"
+               "      try {\n"
+               "        HttpURLConnection c = (HttpURLConnection) new URL(url).openConnection();\n"
+               "        c.setConnectTimeout(5000);\n"
+               "        c.setReadTimeout(5000);\n"
+               "        int code = c.getResponseCode();\n"
+               "        var in = code < 400 ? c.getInputStream() : c.getErrorStream();\n"
+               "        String body = in == null ? \"\" : new String(in.readAllBytes());\n"
+               "        System.out.println(\"FETCH \" + code + \" \" + body.trim());\n"
+               "      } catch (Exception e) {\n"
+               "        System.out.println(\"FETCH error \" + e.getMessage());\n"
+               "      }\n"
+               "    }\n"
+               "  }\n"
+               "}\n");
+    Completed java =
+        proxied_run(h, "allowed.test:" + hp + ",allowed.test:" + hs, log,
+                    {"java", source, "http://allowed.test:" + hp + "/jvm",
+                     "http://denied.test:" + hp + "/leak", "https://denied.test:" + hs + "/x"});
+    CAPTURE(java.out);
+    CAPTURE(java.err);
+    REQUIRE(java.exit_code == 0);
+    const std::vector<std::string> fetched = lines_with_prefix(java.out, "FETCH ");
+    REQUIRE(fetched.size() == 3);
+    CHECK(fetched[0] == "FETCH 200 seen /jvm");
+    CHECK(fetched[1].starts_with("FETCH 403 "));
+    CHECK(fetched[2].find("403") != std::string::npos);  // the CONNECT was refused
+    CHECK(http.requests() == std::vector<std::string>{"GET /jvm"});
+    int allowed = 0, denied = 0;
+    for (const nlohmann::json& e : decisions(log)) (e["decision"] == "allow" ? allowed : denied)++;
+    CHECK(allowed == 1);
+    CHECK(denied == 2);
+
+    Completed env = proxied_run(h, "allowed.test:" + hp, log, {"env"});
+    const std::string url = "http://127.0.0.1:8877";
+    for (const std::string& line :
+         {"GRPC_PROXY=" + url, "grpc_proxy=" + url, std::string("CLOUDSDK_PROXY_TYPE=http"),
+          std::string("CLOUDSDK_PROXY_ADDRESS=127.0.0.1"),
+          std::string("CLOUDSDK_PROXY_PORT=8877")}) {
+      CHECK(env.out.find("\n" + line + "\n") != std::string::npos);
+    }
   }
 }
 
