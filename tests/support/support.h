@@ -70,6 +70,8 @@ bool wait_until(const std::function<bool()>& done,
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& content, int mode = 0644);
+/// The lines of `text` that start with `prefix`.
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix);
 std::string trim(const std::string& s);
 
 /// Whether the current process can run bwrap sandboxes (used to skip loudly).

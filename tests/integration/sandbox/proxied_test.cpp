@@ -9,7 +9,6 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/process.h"
 #include "tests/integration/proxy/fixtures.h"
@@ -50,15 +49,6 @@ bool host_probe_allowed(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {probe_path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_cmd(argv, {"PATH=/usr/bin:/bin"}, "/").exit_code == 0;
-}
-
-std::vector<std::string> lines_with_prefix(const std::string& text, const std::string& prefix) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(prefix)) out.push_back(line);
-  }
-  return out;
 }
 
 std::vector<nlohmann::json> decisions(const std::string& log) {
@@ -236,7 +226,7 @@ TEST_SUITE("sandbox/proxied") {
     CAPTURE(java.out);
     CAPTURE(java.err);
     REQUIRE(java.exit_code == 0);
-    const std::vector<std::string> fetched = lines_with_prefix(java.out, "FETCH ");
+    const std::vector<std::string> fetched = lines_starting(java.out, "FETCH ");
     REQUIRE(fetched.size() == 3);
     CHECK(fetched[0] == "FETCH 200 seen /jvm");
     CHECK(fetched[1].starts_with("FETCH 403 "));

@@ -1,7 +1,6 @@
 #include "tests/integration/sandbox/session_fixture.h"
 
 #include <filesystem>
-#include <sstream>
 
 namespace para::test {
 
@@ -48,15 +47,6 @@ Completed para_with_env(const ParaRepo& r, const std::vector<std::string>& args,
 
 nlohmann::json session_state(const ParaRepo& r, const std::string& name) {
   return nlohmann::json::parse(read_text(r.state_dir() + "/" + name + ".state"), nullptr, false);
-}
-
-std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(prefix)) out.push_back(line);
-  }
-  return out;
 }
 
 }  // namespace para::test

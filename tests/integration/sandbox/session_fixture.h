@@ -30,7 +30,4 @@ Completed para_with_env(const ParaRepo& r, const std::vector<std::string>& args,
 /// The state file of a session, parsed.
 nlohmann::json session_state(const ParaRepo& r, const std::string& name);
 
-/// The lines of `text` that start with `prefix`.
-std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix);
-
 }  // namespace para::test
