@@ -1,18 +1,14 @@
 // Host-side steps around a sandboxed run (declared in launch.h): directories
-// and placeholders before, the session branch after. Everything here runs
-// outside the sandbox and treats what the agent wrote as untrusted input.
+// and placeholders before, the session branch after (its objects:
+// import.cpp). Everything here runs outside the sandbox and treats what the
+// agent wrote as untrusted input.
 
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
-#include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "sandbox/cache_overlay.h"

@@ -24,8 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// After this many objects git refuses, the import stops looking for the
-// sound ones and fails: the store is damaged beyond an agent's odd object.
+// After this many objects git refuses, a set git refuses is left out whole
+// instead of being split further: the work stays bounded, and finish still
+// commits the worktree's files.
 constexpr size_t kMaxRefused = 16;
 
 // Whether the private store holds an object (a file below a fan-out or
@@ -127,24 +128,20 @@ struct Refused {
 
 // Imports `names`. When git refuses the set, each half goes on its own,
 // down to single objects, which are left out (in `refused`): one odd
-// object costs about two attempts per halving, and the rest arrives.
+// object costs about two attempts per halving, and the rest arrives. Past
+// kMaxRefused, a refused set is left out whole. Errors: io, timeout (the
+// attempt could not run; nothing is left out for them).
 Result<void> import_or_split(const SessionGit& g, std::span<const std::string> names,
                              Refused& refused) {
   Result<void> r = index_objects(g, joined(names, '\n'));
   if (r || r.error().code != Errc::tool_failed) return r;
-  if (names.size() > 1) {
+  if (names.size() > 1 && refused.names.size() < kMaxRefused) {
     const size_t half = names.size() / 2;
     if (auto first = import_or_split(g, names.first(half), refused); !first) return first;
     return import_or_split(g, names.subspan(half), refused);
   }
-  refused.names.push_back(names.front());
+  refused.names.insert(refused.names.end(), names.begin(), names.end());
   if (refused.first_reason.empty()) refused.first_reason = r.error().message;
-  if (refused.names.size() > kMaxRefused) {
-    return fail(Errc::tool_failed,
-                "could not import the sandbox's objects: git refused more than " +
-                    std::to_string(kMaxRefused) + " of them (the first, " + refused.names.front() +
-                    ": " + refused.first_reason + ")");
-  }
   return {};
 }
 
@@ -174,11 +171,13 @@ Result<std::optional<std::string>> import_sandbox_objects(const Policy& p) {
   }
   forget_loose_objects(g.objects, names);
   if (refused.names.empty()) return std::nullopt;
-  return std::to_string(refused.names.size()) + " of the objects the sandbox wrote " +
-         (refused.names.size() == 1 ? "was" : "were") + " not imported, as git refused " +
-         (refused.names.size() == 1 ? "it" : "them") + " (" + refused.names.front() + ": " +
-         refused.first_reason + "); commits that need " +
-         (refused.names.size() == 1 ? "it" : "them") + " stay out of the branch";
+  const size_t n = refused.names.size();
+  return std::to_string(n) + " of the objects the sandbox wrote " + (n == 1 ? "was" : "were") +
+         " not imported (git refused " + refused.names.front() + ": " + refused.first_reason +
+         (n > kMaxRefused ? "; past " + std::to_string(kMaxRefused) +
+                                " refusals, a refused batch was left out whole"
+                          : "") +
+         "); commits that need " + (n == 1 ? "it" : "them") + " stay out of the branch";
 }
 
 Result<std::optional<std::string>> unstage_missing_objects(const Policy& p) {

@@ -83,9 +83,14 @@ Result<std::vector<std::string>> settle_sandboxed_git(const Repo& repo, const Se
     notes->push_back("the agent had pointed its worktree's HEAD away from " + state.branch +
                      "; it was pointed back");
   }
+  // The branch is settled by now: an index left as it was (a sandbox still
+  // holding index.lock) is a note, not a failure of the whole step.
   Result<std::optional<std::string>> index = sandbox::unstage_missing_objects(*policy);
-  if (!index) return fail(index.error());
-  if (*index) notes->push_back(**index);
+  if (!index) {
+    notes->push_back(index.error().message);
+  } else if (*index) {
+    notes->push_back(**index);
+  }
   return notes;
 }
 

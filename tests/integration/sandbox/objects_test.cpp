@@ -145,6 +145,26 @@ TEST_SUITE("sandbox/objects") {
     CHECK(fsck.exit_code == 0);
   }
 
+  TEST_CASE("many refused objects keep the import bounded, and finish commits the files" *
+            doctest::skip(no_bwrap())) {
+    ParaRepo r;
+    run_agent(r, "junk",
+              "for i in $(seq 10 49); do\n"
+              "  n=${i}00000000000000000000000000000000000000\n"
+              "  mkdir -p \"$(dirname \"$(obj $n)\")\"; echo junk > \"$(obj $n)\"\n"
+              "done\n"
+              "echo work > work.txt && git add work.txt && git commit -qm work && echo DONE\n");
+    const std::string log = session_log(r, "junk");
+    INFO("session log: ", log);
+    REQUIRE(log.find("DONE") != std::string::npos);
+    CHECK(log.find("were not imported") != std::string::npos);
+    CHECK(log.find("past 16 refusals, a refused batch was left out whole") != std::string::npos);
+    Completed finish = r.para({"finish", "the work", "junk"});
+    CAPTURE(finish.err);
+    REQUIRE(finish.exit_code == 0);
+    CHECK(r.repo().git_out({"show", "para/junk:work.txt"}) == "work");
+  }
+
   TEST_CASE("a refused branch value or an unreadable index does not block finish" *
             doctest::skip(no_bwrap())) {
     ParaRepo r;
