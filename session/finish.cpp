@@ -205,7 +205,12 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     if (auto r = git_ok(repo.main(), {"branch", *rq.branch, s->branch}); !r) return fail(r.error());
   }
   write_review_status(repo, *s);
+  // What earlier runs left out (the supervisor's notes) and what this
+  // settle did: reported once, with this finish.
+  std::vector<std::string> left_out = s->sandbox_notes;
+  left_out.insert(left_out.end(), settled->begin(), settled->end());
   Result<SessionState> updated = update_session(repo, *name, [&](SessionState& st) {
+    st.sandbox_notes.clear();
     st.status = SessionStatus::review;
     st.last_activity = rfc3339(std::chrono::system_clock::now());
   });
@@ -231,7 +236,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
       note = "; the worktree could not be removed: " + r.error().message;
     }
   }
-  for (const std::string& left_out : *settled) note += "; " + left_out;
+  for (const std::string& n : left_out) note += "; " + n;
   const std::string final_branch = rq.branch.value_or(s->branch);
   const std::vector<std::string> review_first = host_config_changes(repo, *s, commit);
   std::string review_note;
@@ -255,6 +260,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
                       (committed ? "the changes were committed to " : "nothing to commit on ") +
                       final_branch + note + review_note}};
   if (!review_first.empty()) out["review_first"] = review_first;
+  if (!left_out.empty()) out["left_out"] = left_out;
   return out;
 }
 

@@ -36,6 +36,7 @@ const char* const kKnownFields[] = {"name",
                                     "archived_branch",
                                     "worktree_git_dir",
                                     "runtime_dir",
+                                    "sandbox_notes",
                                     "agent",
                                     "prompt_file",
                                     "proxy_socket"};
@@ -105,6 +106,7 @@ json state_to_json(const SessionState& s) {
   put(doc, "archived_branch", s.archived_branch);
   put(doc, "worktree_git_dir", s.worktree_git_dir);
   put(doc, "runtime_dir", s.runtime_dir);
+  if (!s.sandbox_notes.empty()) doc["sandbox_notes"] = s.sandbox_notes;
   json agent = json::object();
   if (!s.agent.state.empty()) agent["state"] = s.agent.state;
   put(agent, "supervisor_pid", s.agent.supervisor_pid);
@@ -167,6 +169,9 @@ Result<SessionState> state_from_json(const json& doc) {
     opt(doc, "archived_branch", s.archived_branch);
     opt(doc, "worktree_git_dir", s.worktree_git_dir);
     opt(doc, "runtime_dir", s.runtime_dir);
+    if (doc.contains("sandbox_notes")) {
+      s.sandbox_notes = doc["sandbox_notes"].get<std::vector<std::string>>();
+    }
     if (doc.contains("agent") && doc["agent"].is_object()) {
       const json& a = doc["agent"];
       if (a.contains("state")) s.agent.state = a["state"].get<std::string>();

@@ -53,6 +53,9 @@ struct SessionState {
   std::optional<std::string> archived_branch;           // set when a cancel began
   std::optional<std::string> worktree_git_dir;          // <common>/worktrees/<admin name>
   std::optional<std::string> runtime_dir;
+  // What the sandbox left that para did not take (sandbox::SyncNotes), as
+  // the supervisor found it after each run; finish reports and clears them.
+  std::vector<std::string> sandbox_notes;
   AgentRecord agent;
   nlohmann::json extra = nlohmann::json::object();  // fields we do not know, kept verbatim
 };

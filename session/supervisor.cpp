@@ -440,6 +440,7 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
   } else {
     log_line(log.get(), "agent exited with code " + std::to_string(exit.exit_code));
   }
+  std::vector<std::string> left_out;  // kept in the state for finish to report
   if (Result<SessionState> now_state = read_session(repo, name); now_state) {
     if (!now_state->worktree_git_dir) now_state->worktree_git_dir = state->worktree_git_dir;
     if (Result<std::vector<std::string>> notes = settle_sandboxed_git(repo, *now_state); !notes) {
@@ -447,9 +448,11 @@ int run_supervisor(const Repo& repo, const std::string& name, Fd& ready, bool co
                "could not copy the session branch out of the sandbox: " + notes.error().message);
     } else {
       for (const std::string& note : *notes) log_line(log.get(), note);
+      left_out = std::move(*notes);
     }
   }
   (void)update_session(repo, name, [&](SessionState& st) {
+    st.sandbox_notes.insert(st.sandbox_notes.end(), left_out.begin(), left_out.end());
     st.agent.state = stopping ? "stopped" : "exited";
     if (exit.exit_code >= 0) st.agent.exit_code = exit.exit_code;
     if (exit.term_signal != 0) st.agent.term_signal = exit.term_signal;

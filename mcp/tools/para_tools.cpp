@@ -128,7 +128,9 @@ std::vector<Spec> specs(const std::string& repo_root) {
        "the branch to `branch`, mark it Review and remove the worktree. Nothing is merged or "
        "pushed: a person reviews the branch. Returns the branch, the commit, whether anything "
        "was committed and, in review_first, the files it changed that host programs run or obey "
-       "(.para/ setup scripts, .envrc, editor tasks, hooks): point the reviewer at them.",
+       "(.para/ setup scripts, .envrc, editor tasks, hooks): point the reviewer at them; in "
+       "left_out, what of the agent's git work in its sandbox was refused (its files were still "
+       "committed).",
        hints(false, false, true),
        [](const ss::Repo& repo, const json& a, ToolContext&) {
          return ss::finish_session(repo, ss::FinishRequest{.message = a["commit_message"],

@@ -179,9 +179,18 @@ TEST_SUITE("sandbox/objects") {
     CHECK(log.find("which is not a commit in the repository; the branch keeps its value") !=
           std::string::npos);
     CHECK(r.repo().git_out({"rev-parse", "para/ref"}) == main_before);
-    Completed finish = r.para({"finish", "the work", "ref"});
+    CHECK(session_state(r, "ref")["sandbox_notes"].size() == 1);
+    Completed finish = r.para({"finish", "the work", "ref", "--json"});
     CAPTURE(finish.err);
     REQUIRE(finish.exit_code == 0);
+    // The supervisor's note reaches finish's answer once, for the reviewer.
+    const json finished = json::parse(finish.out);
+    REQUIRE(finished["left_out"].size() == 1);
+    CHECK(finished["left_out"][0].get<std::string>().find("not a commit in the repository") !=
+          std::string::npos);
+    CHECK(finished["message"].get<std::string>().find("the branch keeps its value") !=
+          std::string::npos);
+    CHECK_FALSE(session_state(r, "ref").contains("sandbox_notes"));
     CHECK(r.repo().git_out({"show", "para/ref:work.txt"}) == "work");
     CHECK(r.repo().git_out({"rev-parse", "para/ref~1"}) == main_before);
 
