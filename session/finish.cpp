@@ -4,6 +4,7 @@
 // any point can be run again (or repaired by para clean).
 
 #include <filesystem>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/fs.h"
@@ -205,16 +206,17 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     if (auto r = git_ok(repo.main(), {"branch", *rq.branch, s->branch}); !r) return fail(r.error());
   }
   write_review_status(repo, *s);
-  // What earlier runs left out (the supervisor's notes) and what this
-  // settle did: reported once, with this finish.
-  std::vector<std::string> left_out = s->sandbox_notes;
-  left_out.insert(left_out.end(), settled->begin(), settled->end());
+  // What earlier runs left out (the supervisor's notes, read from the state
+  // as it is now: stopping the agent above may have added some) and what
+  // this settle did: reported once, with this finish.
+  std::vector<std::string> left_out;
   Result<SessionState> updated = update_session(repo, *name, [&](SessionState& st) {
-    st.sandbox_notes.clear();
+    left_out = std::exchange(st.sandbox_notes, {});
     st.status = SessionStatus::review;
     st.last_activity = rfc3339(std::chrono::system_clock::now());
   });
   if (!updated) return fail(updated.error());
+  left_out.insert(left_out.end(), settled->begin(), settled->end());
 
   bool removed = false;
   std::string note;

@@ -194,6 +194,24 @@ TEST_SUITE("sandbox/objects") {
     CHECK(r.repo().git_out({"show", "para/ref:work.txt"}) == "work");
     CHECK(r.repo().git_out({"rev-parse", "para/ref~1"}) == main_before);
 
+    // An agent still running when finish stops it: the notes its
+    // supervisor writes while stopping reach finish's answer too.
+    start_agent(r, "late",
+                "echo work > work.txt\n"
+                "echo 1111111111111111111111111111111111111111 > "
+                "\"$(git rev-parse --git-common-dir)/refs/heads/para/late\" && echo SET\n"
+                "sleep 60\n");
+    REQUIRE(wait_until([&] { return session_log(r, "late").find("SET") != std::string::npos; },
+                       std::chrono::seconds(60)));
+    Completed late = r.para({"finish", "the work", "late", "--json"});
+    CAPTURE(late.err);
+    REQUIRE(late.exit_code == 0);
+    const json stopped = json::parse(late.out);
+    REQUIRE(stopped["left_out"].size() == 1);
+    CHECK(stopped["left_out"][0].get<std::string>().find("not a commit in the repository") !=
+          std::string::npos);
+    CHECK(r.repo().git_out({"show", "para/late:work.txt"}) == "work");
+
     run_agent(r, "index",
               "echo work > work.txt\n"
               "echo garbage > \"$(git rev-parse --git-dir)/index\" && echo BROKEN\n");
