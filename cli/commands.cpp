@@ -48,8 +48,8 @@ int report_error(const Error& error, bool json) {
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> table = [] {
     std::vector<Command> all;
-    for (auto family : {session_commands, sandbox_commands, proxy_commands, mcp_commands,
-                        docker_commands, completion_commands}) {
+    for (auto family : {session_commands, monitor_commands, sandbox_commands, proxy_commands,
+                        mcp_commands, docker_commands, completion_commands}) {
       for (Command& c : family()) all.push_back(std::move(c));
     }
     return all;
@@ -58,6 +58,8 @@ const std::vector<Command>& all_commands() {
 }
 
 int dispatch(const std::vector<std::string>& words) {
+  // para's habit: bare `para` in a terminal is the monitor.
+  if (words.empty() && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) return run_monitor({});
   if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
     print(top_help());
     return words.empty() ? kExitUsage : kExitOk;

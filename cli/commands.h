@@ -33,6 +33,10 @@ std::vector<Command> proxy_commands();       // proxy
 std::vector<Command> mcp_commands();         // mcp init
 std::vector<Command> docker_commands();      // docker build-image, docker pull, docker info
 std::vector<Command> completion_commands();  // completion, __complete (hidden)
+std::vector<Command> monitor_commands();     // monitor
+
+/// para monitor (also bare `para` in a terminal).
+int run_monitor(const Args& args);
 
 /// The whole table, in --help order.
 const std::vector<Command>& all_commands();
