@@ -19,22 +19,18 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/runtime_dir.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/process.h"
 #include "proxy/policy.h"
-#include "sandbox/cache_overlay.h"
 #include "sandbox/explain.h"
 #include "sandbox/foreground.h"
 #include "sandbox/launch.h"
@@ -55,15 +51,6 @@ namespace ses = para::session;
 std::string real(const std::string& path) {
   char buf[PATH_MAX];
   return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
-}
-
-std::string tmp_root() {
-  const char* t = std::getenv("TMPDIR");
-  return real(t != nullptr && *t != '\0' ? t : "/tmp");
-}
-
-std::string user_runtime_root() {
-  return tmp_root() + "/para-" + std::to_string(::getuid());
 }
 
 int usage_error(const std::string& message, bool json) {
@@ -88,54 +75,6 @@ Result<void> check_resolve(const std::string& entry) {
   }
   return {};
 }
-
-// A private runtime directory T for one run, <tmp>/para-<uid>/<kind>-<hex>,
-// removed with everything in it when the run ends (declare it before the
-// proxy that listens inside it). <tmp>/para-<uid> must be ours and closed
-// to others: in a shared /tmp another user could have made it first.
-class RuntimeDir {
- public:
-  explicit RuntimeDir(const std::string& kind) {
-    root_ = user_runtime_root();
-    // Room for "/<kind>-<12 hex>/proxy.sock" in sun_path (108 bytes).
-    if (root_.size() + kind.size() + 25 > 100) root_ = "/tmp/para-" + std::to_string(::getuid());
-    path_ = root_ + "/" + kind + "-" + random_hex(6);
-  }
-  ~RuntimeDir() {
-    if (!created_) return;
-    std::error_code ec;
-    sandbox::make_cache_layers_removable(path_);
-    std::filesystem::remove_all(path_, ec);
-  }
-  RuntimeDir(const RuntimeDir&) = delete;
-  RuntimeDir& operator=(const RuntimeDir&) = delete;
-
-  /// Errors: io; denied when <tmp>/para-<uid> belongs to someone else or
-  /// others may write to it.
-  Result<void> create() {
-    if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) {
-      return fail(Errc::io, "cannot create " + root_ + ": " + std::strerror(errno), errno);
-    }
-    struct stat st;
-    if (::lstat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
-        (st.st_mode & 022) != 0) {
-      return fail(Errc::denied, root_ +
-                                    " is not a private directory of this user (another user may "
-                                    "have created it); remove it, or set TMPDIR to a private "
-                                    "directory");
-    }
-    if (::mkdir(path_.c_str(), 0700) != 0) {
-      return fail(Errc::io, "cannot create " + path_ + ": " + std::strerror(errno), errno);
-    }
-    created_ = true;
-    return {};
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string root_, path_;
-  bool created_ = false;
-};
 
 // What a command sandboxes: the policy inputs and, when there is one, the
 // repository's config and the session's stored state.

@@ -5,7 +5,12 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
+#include <chrono>
+
 #include "core/fs.h"
+#include "core/process.h"
 #include "tests/integration/sandbox/fixture.h"
 
 namespace para::test {
@@ -177,6 +182,67 @@ TEST_SUITE("sandbox/cli") {
     CHECK(c.exit_code == 1);
     CHECK(c.err.find(root + " is not a private directory") != std::string::npos);
     CHECK(entries_of(root).empty());
+  }
+
+  TEST_CASE("a killed run's runtime directory is removed by the next run; a live one's is kept" *
+            doctest::skip(no_bwrap())) {
+    namespace fs = std::filesystem;
+    SandboxHost h;
+    TempDir tmp("para-runtime-tmp");
+    std::vector<std::string> env = h.env;
+    set_env(env, "TMPDIR", tmp.path());
+    const std::string root = tmp / ("para-" + std::to_string(::getuid()));
+    auto runs = [&] {
+      std::vector<std::string> out;
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(root, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("run-", 0) == 0 && fs::exists(e.path() / ".locked")) {
+          out.push_back(e.path().string());
+        }
+      }
+      return out;
+    };
+    auto start_sleeper = [&] {
+      Result<pid_t> pid =
+          spawn(SpawnOptions{.argv = {built_binary("para"), "sandbox", "run", "--", "sleep", "300"},
+                             .env = env,
+                             .cwd = h.repo});
+      REQUIRE(pid);
+      return *pid;
+    };
+    const pid_t killed = start_sleeper();
+    REQUIRE(wait_until([&] { return runs().size() == 1; }));
+    const std::string killed_dir = runs()[0];
+    const pid_t live = start_sleeper();
+    REQUIRE(wait_until([&] { return runs().size() == 2; }));
+    const std::string live_dir = runs()[0] == killed_dir ? runs()[1] : runs()[0];
+    ::kill(killed, SIGKILL);
+    REQUIRE(wait_for(killed, std::nullopt));
+    CHECK(fs::exists(killed_dir));  // nothing could remove it
+
+    // Not this version's (no lock was ever held), and a run's staging name,
+    // fresh (it may be about to lock it) and a minute old.
+    const std::string foreign = root + "/run-0123456789ab";
+    const std::string fresh = root + "/.new-run-aaaaaaaaaaaa";
+    const std::string old = root + "/.new-shell-bbbbbbbbbbbb";
+    for (const std::string& d : {foreign, fresh, old}) fs::create_directories(d + "/tmp");
+    fs::last_write_time(old, fs::file_time_type::clock::now() - std::chrono::minutes(2));
+
+    Completed next = para({"sandbox", "run", "--", "true"}, env, h.repo);
+    CHECK(next.exit_code == 0);
+    CHECK(next.err.find("left by a run that ended without cleaning up") != std::string::npos);
+    CHECK_FALSE(fs::exists(killed_dir));
+    CHECK_FALSE(fs::exists(old));
+    CHECK(fs::exists(live_dir));
+    CHECK(fs::exists(foreign));
+    CHECK(fs::exists(fresh));
+    CHECK(runs() == std::vector<std::string>{live_dir});  // the run removed its own
+
+    ::kill(live, SIGTERM);
+    Result<ExitStatus> ended = wait_for(live, std::nullopt);
+    REQUIRE(ended);
+    CHECK_FALSE(fs::exists(live_dir));
   }
 
   TEST_CASE("bad flags are usage errors that name the choices") {
