@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The SDK end-to-end client (e2e_client.mjs) against para-mcp-server serving
-# a fresh git repository (one commit on main) with an isolated HOME, over
-# stdio or HTTP.
+# Runs a Node client against para-mcp-server serving a fresh git repository
+# (one commit on main) with an isolated HOME, over stdio or HTTP:
 #
-#   run_e2e_repo.sh stdio|http SERVER_BIN PLAN.json
+#   run_e2e_repo.sh stdio|http SERVER_BIN CLIENT.mjs [CLIENT ARGS...]
+#
+# The client is run as `CLIENT ARGS... stdio SERVER_BIN --stdio --repo REPO`
+# or `CLIENT ARGS... http URL`: the SDK end-to-end client (e2e_client.mjs
+# PLAN.json) and the MCP Inspector checks (inspector_checks.mjs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/node_env.sh"
-mode="${1:?usage: run_e2e_repo.sh stdio|http SERVER_BIN PLAN.json}"
+mode="${1:?usage: run_e2e_repo.sh stdio|http SERVER_BIN CLIENT.mjs [ARGS...]}"
 server="$(realpath "$2")"
-plan="$(realpath "$3")"
+client="$(realpath "$3")"
+shift 3
+client_args=()
+for a in "$@"; do client_args+=("$(realpath -e "$a" 2>/dev/null || echo "$a")"); done
 
 work="$(mktemp -d -t para-e2e.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -32,8 +38,12 @@ git -C "$work/repo" add README.md
 git -C "$work/repo" commit -q -m "initial commit"
 cd "$work/repo"
 
+# Not exec: the trap removes the repository afterwards.
+rc=0
 if [[ "$mode" == stdio ]]; then
-  exec "$node22" "$here/e2e_client.mjs" "$plan" stdio "$server" --stdio --repo "$work/repo"
+  "$node22" "$client" "${client_args[@]}" stdio "$server" --stdio --repo "$work/repo" || rc=$?
+else
+  "$here/with_http_server.sh" "$server" --repo "$work/repo" -- \
+    "$node22" "$client" "${client_args[@]}" http '{url}' || rc=$?
 fi
-exec "$here/with_http_server.sh" "$server" --repo "$work/repo" -- \
-  "$node22" "$here/e2e_client.mjs" "$plan" http '{url}'
+exit "$rc"
