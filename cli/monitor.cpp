@@ -126,11 +126,13 @@ class Monitor {
   void refresh() {
     loaded_at_ = steady_clock::now();
     Result<json> r = list_sessions(repo_, ListRequest{.verbose = false, .cwd = ""});
+    if (std::string logged = log_.drain(); !logged.empty()) view_.notice = split_lines(logged);
     if (!r) {
       view_.notice = split_lines(r.error().message);
       return;
     }
     sessions_ = (*r)["sessions"];
+    view_.to_clean = (*r)["orphans"].size() + (*r)["problems"].size();
     for (json& s : sessions_) {
       struct stat st;
       if (::stat(str(s, "log_path").c_str(), &st) == 0) {
@@ -165,8 +167,10 @@ class Monitor {
   }
 
   void report(const Result<json>& r, const std::function<std::string(const json&)>& text) {
-    view_.notice = split_lines(log_.drain() + (r ? text(*r) : "para: " + r.error().message));
+    const std::string logged = log_.drain();
     refresh();
+    view_.notice =
+        split_lines(logged + log_.drain() + (r ? text(*r) : "para: " + r.error().message));
   }
 
   void handle(const Key& key) {
@@ -181,7 +185,6 @@ class Monitor {
         view_.detail.clear();
         view_.detail_title.clear();
         mode_ = Mode::browse;
-        if (key.kind == KeyKind::character && key.ch == 'q') quit_ = true;
         return;
       case Mode::finish_message:
         return message_key(key);

@@ -155,6 +155,10 @@ std::vector<std::string> render_monitor(const json& sessions, const MonitorView&
                       (shown.size() == 1 ? " session" : " sessions");
   if (shown.size() != total)
     title += " (" + std::to_string(total - shown.size()) + " stale hidden)";
+  if (view.to_clean > 0) {
+    title +=
+        "  " + std::to_string(view.to_clean) + " left behind by interrupted commands: para clean";
+  }
   lines.push_back(std::string(kReverse) + pad(printable(title), width) + kReset);
 
   // The bottom: the notice (up to 3 lines), then the prompt or the key help.

@@ -21,6 +21,7 @@ struct MonitorView {
   std::string detail_title;
   std::vector<std::string> notice;  // the last action's result, above the key help
   std::string prompt;               // a question or text being typed; replaces the key help
+  size_t to_clean = 0;              // list's orphans and problems: what para clean repairs
 };
 
 /// Review, Interrupted, Missing (worktree), Blocked, or by the time since

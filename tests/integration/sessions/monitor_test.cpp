@@ -206,8 +206,10 @@ TEST_CASE("monitor: redraws for a new size; SIGTERM ends it and restores the ter
   ParaRepo r;
   start_two_sessions(r);
   const termios before = PtyRun(r, {"--version"}).settings();
+  write_text(r.state_dir() + "/broken.state", "{ not json");
   PtyRun m(r, {"monitor"});
   REQUIRE(m.shows("q quit"));  // the whole key help fits 120 columns
+  CHECK(m.shows("1 left behind by interrupted commands: para clean"));
   m.resize(50, 10);
   REQUIRE(m.shows("…"));  // now it is cut to 50
   const std::string frame = m.screen_since(m.raw().rfind("\x1b[H"));

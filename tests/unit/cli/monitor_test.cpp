@@ -181,7 +181,9 @@ TEST_CASE("render_monitor: stale sessions can be hidden; empty lists say what to
   CHECK(text.find("1 stale hidden") != std::string::npos);
   CHECK(visible_sessions(sessions, true, kNow).size() == 1);
 
-  text = screen(render_monitor(json::array({session("old", 90min)}), view, kNow, 100, 10));
+  view.to_clean = 2;
+  text = screen(render_monitor(json::array({session("old", 90min)}), view, kNow, 120, 10));
+  CHECK(text.find("2 left behind by interrupted commands: para clean") != std::string::npos);
   CHECK(text.find("press s to show them") != std::string::npos);
   text = screen(render_monitor(json::array(), MonitorView{.title = "/r"}, kNow, 100, 10));
   CHECK(text.find("No sessions. Start one with") != std::string::npos);
