@@ -89,6 +89,19 @@ class StderrCapture {
   int read_end_ = -1, saved_ = -1;
 };
 
+// The proxy's decisions, one line each: when, what, where, why, how much.
+std::string network_text(const json& r) {
+  std::string out;
+  for (const json& e : r["entries"]) {
+    const std::string time = str(e, "time");
+    out += (time.size() >= 19 ? time.substr(11, 8) : time) + "  " + str(e, "decision") + "  " +
+           str(e, "host") + ":" + std::to_string(e.value("port", 0)) + "  " + str(e, "reason") +
+           "  up " + std::to_string(e.value("bytes_up", 0)) + " B, down " +
+           std::to_string(e.value("bytes_down", 0)) + " B\n";
+  }
+  return out.empty() ? "No network decisions: the session's proxy has logged nothing.\n" : out;
+}
+
 enum class Mode { browse, finish_message, confirm_cancel, confirm_force_cancel, detail };
 
 class Monitor {
@@ -261,6 +274,13 @@ class Monitor {
             read_logs(repo_,
                       LogsRequest{.session = name, .lines = static_cast<size_t>(term_.height())}),
             [](const json& r) { return logs_text(r); });
+      case 'n':
+        return show_detail(
+            "Network decisions of " + name + " (any key returns)",
+            read_logs(repo_, LogsRequest{.session = name,
+                                         .lines = static_cast<size_t>(term_.height()),
+                                         .network = true}),
+            network_text);
       case 'y':
         // OSC 52: the terminal itself sets its clipboard, over SSH too.
         term_.write_raw("\x1b]52;c;" + base64(name) + "\x07");
@@ -358,8 +378,9 @@ std::vector<Command> monitor_commands() {
   return {{{.path = {"monitor"},
             .summary = "Watch the sessions in a full-screen view; finish, cancel or resume them",
             .details = "Keys: j/k or arrows select; Enter resumes the agent; f finishes (asks for "
-                       "the commit message); c cancels (asks first); d shows the diff, l the log; "
-                       "y copies the name (OSC 52); s hides stale sessions; q quits.\n"
+                       "the commit message); c cancels (asks first); d shows the diff, l the log, "
+                       "n the proxy's decisions; y copies the name (OSC 52); s hides stale "
+                       "sessions; q quits.\n"
                        "Bare 'para' in a terminal opens it too."},
            run_monitor}};
 }

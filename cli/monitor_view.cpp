@@ -22,8 +22,8 @@ constexpr const char* kYellow = "\x1b[33m";
 constexpr const char* kCyan = "\x1b[36m";
 
 const char* kKeyHelp =
-    "j/k select  Enter resume  f finish  c cancel  d diff  l log  y copy name  s stale  "
-    "r refresh  q quit";
+    "j/k select  Enter resume  f finish  c cancel  d diff  l log  n network  y copy name  "
+    "s stale  r refresh  q quit";
 
 size_t columns_of(const std::string& text) {
   size_t n = 0;

@@ -172,6 +172,19 @@ TEST_CASE("monitor: shows the sessions; finishes, cancels and inspects them by k
   CHECK(m.shows("Log of beta"));
   CHECK(m.shows("working"));
   m.send("x");
+  // The proxy's decisions (lines in the decision log's format).
+  write_text(r.state_dir() + "/beta.network.log",
+             R"({"time":"2026-11-29T10:00:01.000000Z","host":"registry.npmjs.org","port":443,)"
+             R"("decision":"allow","reason":"allowlisted","bytes_up":517,"bytes_down":9000})"
+             "\n"
+             R"({"time":"2026-11-29T10:00:02.000000Z","host":"evil.test","port":443,)"
+             R"("decision":"deny","reason":"not in the allowlist","bytes_up":0,"bytes_down":0})"
+             "\n");
+  m.send("n");
+  CHECK(m.shows("Network decisions of beta"));
+  CHECK(m.shows("10:00:01  allow  registry.npmjs.org:443  allowlisted  up 517 B, down 9000 B"));
+  CHECK(m.shows("10:00:02  deny  evil.test:443  not in the allowlist"));
+  m.send("x");
   m.send("c");
   REQUIRE(m.shows("Cancel beta?"));
   m.send("n");
