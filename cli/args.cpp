@@ -137,14 +137,14 @@ Result<Args> parse_args(const CommandSpec& spec, const std::vector<std::string>&
     }
     args.positionals_.push_back(w);
   }
+  const std::string usage =
+      " (usage: " + cmd + (spec.positionals.empty() ? "" : " " + spec.positionals) + ")";
   if (args.positionals_.size() < spec.min_positionals) {
-    return fail(Errc::invalid_argument,
-                cmd + ": missing argument (usage: " + cmd + " " + spec.positionals + ")");
+    return fail(Errc::invalid_argument, cmd + ": missing argument" + usage);
   }
   if (args.positionals_.size() > spec.max_positionals) {
     return fail(Errc::invalid_argument, cmd + ": unexpected argument '" +
-                                            args.positionals_[spec.max_positionals] +
-                                            "' (usage: " + cmd + " " + spec.positionals + ")");
+                                            args.positionals_[spec.max_positionals] + "'" + usage);
   }
   return args;
 }

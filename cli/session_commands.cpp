@@ -194,6 +194,13 @@ int run_status_show(const Args& a) {
   return finish_with(a, show_status(*repo, a.positional(0)), status_show_text);
 }
 
+int run_status_summary(const Args& a) {
+  int rc = 0;
+  std::optional<Repo> repo = open_here(a, &rc);
+  if (!repo) return rc;
+  return finish_with(a, summarize_status(*repo), status_summary_text);
+}
+
 // ---- clean
 int run_clean(const Args& a) {
   int rc = 0;
@@ -504,7 +511,7 @@ std::vector<Command> session_commands() {
                     {"blocked", 0, "", "The agent needs help"},
                     {"session", 0, "NAME", "The session (default: the worktree you are in)"},
                     kJson},
-        .details = "Also: para status show [SESSION]"},
+        .details = "Also: para status show [SESSION], para status summary"},
        run_status},
       {{.path = {"status", "show"},
         .summary = "Show the agents' status reports",
@@ -512,6 +519,10 @@ std::vector<Command> session_commands() {
         .max_positionals = 1,
         .options = {kJson}},
        run_status_show},
+      {{.path = {"status", "summary"},
+        .summary = "Count the status reports: active, stale, blocked, tests, progress",
+        .options = {kJson}},
+       run_status_summary},
       {{.path = {"clean"},
         .summary = "Repair what interrupted commands left behind",
         .options = {{"dry-run", 0, "", "Only print the plan"},

@@ -180,6 +180,34 @@ Result<json> show_status(const Repo& repo, const std::optional<std::string>& ses
   return json{{"statuses", all}};
 }
 
+Result<json> summarize_status(const Repo& repo) {
+  const SystemTime now = std::chrono::system_clock::now();
+  int64_t total = 0, active = 0, blocked = 0, stale = 0, done = 0, todos = 0;
+  json tests = {{"passed", 0}, {"failed", 0}, {"unknown", 0}};
+  for (const std::string& name : session_names(repo)) {
+    std::optional<AgentStatus> s = load_status(repo.status_path(name));
+    if (!s) continue;
+    ++total;
+    std::optional<SystemTime> at = parse_rfc3339(s->last_update);
+    if (!at || now - *at >= std::chrono::hours(24)) {
+      ++stale;
+    } else {
+      ++active;
+    }
+    blocked += s->is_blocked ? 1 : 0;
+    const std::string key = tests.contains(s->test_status) ? s->test_status : "unknown";
+    tests[key] = tests[key].get<int64_t>() + 1;
+    done += s->todos_completed.value_or(0);
+    todos += s->todos_total.value_or(0);
+  }
+  return json{{"total_sessions", total},
+              {"active_sessions", active},
+              {"blocked_sessions", blocked},
+              {"stale_sessions", stale},
+              {"test_summary", tests},
+              {"overall_progress", todos > 0 ? json((done * 100 + todos / 2) / todos) : json()}};
+}
+
 Result<json> read_logs(const Repo& repo, const LogsRequest& rq) {
   Result<SessionState> s = read_session(repo, rq.session);
   if (!s) return fail(s.error());

@@ -113,6 +113,10 @@ struct StatusUpdate {
 Result<nlohmann::json> update_status(const Repo& repo, const StatusUpdate& update);
 /// {statuses: [...]} or, for one session, {session, status (null if none)}
 Result<nlohmann::json> show_status(const Repo& repo, const std::optional<std::string>& session);
+/// para's StatusSummary over the status reports: {total_sessions, active_sessions,
+/// blocked_sessions, stale_sessions (no report for 24 h), test_summary {passed, failed,
+/// unknown}, overall_progress (percent of all todos done, or null)}.
+Result<nlohmann::json> summarize_status(const Repo& repo);
 
 struct CleanRequest {
   bool dry_run = false;

@@ -155,6 +155,18 @@ std::string list_text(const json& r, bool verbose) {
   return out;
 }
 
+std::string status_summary_text(const json& r) {
+  const json& t = r["test_summary"];
+  auto n = [](const json& v) { return std::to_string(v.get<int64_t>()); };
+  return "Sessions reporting: " + n(r["total_sessions"]) + " (" + n(r["active_sessions"]) +
+         " active, " + n(r["stale_sessions"]) + " stale for 24 h or more, " +
+         n(r["blocked_sessions"]) + " blocked)\nTests: " + n(t["passed"]) + " passed, " +
+         n(t["failed"]) + " failed, " + n(t["unknown"]) + " unknown\nProgress: " +
+         (r["overall_progress"].is_null() ? std::string("no todo lists reported")
+                                          : n(r["overall_progress"]) + "% of all todos done") +
+         "\n";
+}
+
 std::string clean_text(const json& res) {
   const bool dry = res.value("dry_run", false);
 

@@ -21,6 +21,7 @@ std::string recover_text(const nlohmann::json& result);
 std::string list_text(const nlohmann::json& result, bool verbose);
 std::string status_text(const nlohmann::json& result);
 std::string status_show_text(const nlohmann::json& result);
+std::string status_summary_text(const nlohmann::json& result);
 std::string clean_text(const nlohmann::json& result);
 std::string diff_text(const nlohmann::json& result);
 std::string wait_text(const nlohmann::json& result);

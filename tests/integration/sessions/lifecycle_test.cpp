@@ -87,6 +87,41 @@ TEST_SUITE("integration/sessions/lifecycle") {
     check_output_schema("para_config_show", r.para_json({"config", "show"}));
   }
 
+  TEST_CASE("status summary counts the reports as para does: active, stale, blocked, tests") {
+    ParaRepo r;
+    json empty = r.para_json({"status", "summary"});
+    CHECK(empty["total_sessions"] == 0);
+    CHECK(empty["overall_progress"].is_null());
+    for (const char* name : {"one", "two", "three"})
+      REQUIRE(r.para({"start", name}).exit_code == 0);
+    REQUIRE(
+        r.para({"status", "tests pass", "--tests", "passed", "--todos", "1/4"}, r.worktree("one"))
+            .exit_code == 0);
+    REQUIRE(r.para({"status", "stuck", "--tests", "failed", "--todos", "2/2", "--blocked"},
+                   r.worktree("two"))
+                .exit_code == 0);
+    REQUIRE(r.para({"status", "old news", "--tests", "unknown"}, r.worktree("three")).exit_code ==
+            0);
+    // A report a day old is stale (para's 24 h threshold).
+    const std::string path = r.state_dir() + "/three/status.json";
+    json old = json::parse(read_text(path));
+    old["last_update"] = "2020-01-01T00:00:00Z";
+    write_text(path, old.dump());
+
+    json sum = r.para_json({"status", "summary"});
+    CHECK(sum["total_sessions"] == 3);
+    CHECK(sum["active_sessions"] == 2);
+    CHECK(sum["stale_sessions"] == 1);
+    CHECK(sum["blocked_sessions"] == 1);
+    CHECK(sum["test_summary"] == json{{"passed", 1}, {"failed", 1}, {"unknown", 1}});
+    CHECK(sum["overall_progress"] == 50);  // 3 of 6 todos
+    Completed text = r.para({"status", "summary"});
+    CHECK(text.exit_code == 0);
+    CHECK(text.out.find("Sessions reporting: 3 (2 active, 1 stale") != std::string::npos);
+    CHECK(text.out.find("Progress: 50% of all todos done") != std::string::npos);
+    CHECK(r.para({"status", "summary", "extra"}).exit_code == 2);
+  }
+
   TEST_CASE("finish names the files a host program would run or obey, to review before merging") {
     ParaRepo r;
     r.set_agent({r.script("agent.sh",
