@@ -274,6 +274,12 @@ class Monitor {
             read_logs(repo_,
                       LogsRequest{.session = name, .lines = static_cast<size_t>(term_.height())}),
             [](const json& r) { return logs_text(r); });
+      case 'i':
+        return show_detail("Details of " + name + " (any key returns)",
+                           json{{"sessions", json::array({describe_session(repo_, name, true)})},
+                                {"archived", json::array()},
+                                {"orphans", json::array()}},
+                           [](const json& r) { return list_text(r, true); });
       case 'n':
         return show_detail(
             "Network decisions of " + name + " (any key returns)",
@@ -378,7 +384,8 @@ std::vector<Command> monitor_commands() {
   return {{{.path = {"monitor"},
             .summary = "Watch the sessions in a full-screen view; finish, cancel or resume them",
             .details = "Keys: j/k or arrows select; Enter resumes the agent; f finishes (asks for "
-                       "the commit message); c cancels (asks first); d shows the diff, l the log, "
+                       "the commit message); c cancels (asks first); i shows the details, d the "
+                       "diff, l the log, "
                        "n the proxy's decisions; y copies the name (OSC 52); s hides stale "
                        "sessions; q quits.\n"
                        "Bare 'para' in a terminal opens it too."},

@@ -22,7 +22,7 @@ constexpr const char* kYellow = "\x1b[33m";
 constexpr const char* kCyan = "\x1b[36m";
 
 const char* kKeyHelp =
-    "j/k select  Enter resume  f finish  c cancel  d diff  l log  n network  y copy name  "
+    "j/k select  Enter resume  f finish  c cancel  i info  d diff  l log  n network  y copy  "
     "s stale  r refresh  q quit";
 
 size_t columns_of(const std::string& text) {

@@ -152,6 +152,12 @@ TEST_CASE("monitor: shows the sessions; finishes, cancels and inspects them by k
   m.send("x");  // any key returns
   CHECK(m.shows("NAME"));
 
+  m.send("i");
+  CHECK(m.shows("Details of alpha"));
+  CHECK(m.shows("Branch:   para/alpha (from main)"));
+  CHECK(m.shows("Sandbox:  off"));
+  CHECK(m.shows("Changes:  uncommitted"));
+  m.send("x");
   m.send("y");  // the name, to the terminal's clipboard
   CHECK(m.shows("Copied alpha"));
   CHECK(m.raw().find("\x1b]52;c;YWxwaGE=\x07") != std::string::npos);
