@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include "core/fs.h"
+#include "session/repo.h"
 
 #include <unistd.h>
 
@@ -58,8 +59,11 @@ const std::vector<Command>& all_commands() {
 }
 
 int dispatch(const std::vector<std::string>& words) {
-  // para's habit: bare `para` in a terminal is the monitor.
-  if (words.empty() && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) return run_monitor({});
+  // para's habit: bare `para` in a terminal, in a repository, is the monitor.
+  if (words.empty() && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO) &&
+      session::open_repo(session::current_dir())) {
+    return run_monitor({});
+  }
   if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
     print(top_help());
     return words.empty() ? kExitUsage : kExitOk;

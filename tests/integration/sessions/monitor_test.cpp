@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 class PtyRun {
  public:
   PtyRun(const ParaRepo& r, const std::vector<std::string>& args, unsigned short cols = 120,
-         unsigned short rows = 24) {
+         unsigned short rows = 24, const std::string& cwd = "") {
     std::vector<std::string> argv = {built_binary("para")};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<std::string> env = r.env();
@@ -41,7 +41,7 @@ class PtyRun {
     pid_ = ::forkpty(&master_, nullptr, nullptr, &ws);
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      if (::chdir(r.path().c_str()) != 0) ::_exit(126);
+      if (::chdir((cwd.empty() ? r.path() : cwd).c_str()) != 0) ::_exit(126);
       ::execve(cargv[0], cargv.data(), cenv.data());
       ::_exit(127);
     }
@@ -242,7 +242,7 @@ TEST_CASE("monitor: redraws for a new size; SIGTERM ends it and restores the ter
   CHECK(session_named(r, "beta")["status"] == "Active");
 }
 
-TEST_CASE("monitor: bare para in a terminal opens it; Escape and Ctrl-C quit") {
+TEST_CASE("monitor: bare para in a repository's terminal opens it; Escape and Ctrl-C quit") {
   ParaRepo r;
   start_two_sessions(r);
   {
@@ -250,6 +250,12 @@ TEST_CASE("monitor: bare para in a terminal opens it; Escape and Ctrl-C quit") {
     REQUIRE(m.shows("para monitor"));
     m.send("\x1b");
     CHECK(m.wait_exit() == 0);
+  }
+  {
+    // Outside a repository, bare para is the help, as without a terminal.
+    PtyRun outside(r, {}, 120, 24, r.scratch());
+    CHECK(outside.wait_exit() == 2);
+    CHECK(outside.screen_since(0).find("Usage: para <COMMAND>") != std::string::npos);
   }
   PtyRun m(r, {"monitor"});
   REQUIRE(m.shows("2 sessions"));
