@@ -317,8 +317,14 @@ class Monitor {
       view_.prompt.clear();
       return;
     }
-    if (key.kind == KeyKind::backspace && !typed_.empty()) typed_.pop_back();
-    if (key.kind == KeyKind::character && typed_.size() < 1000) typed_ += key.ch;
+    if (key.kind == KeyKind::backspace) {
+      // One character: a UTF-8 sequence's continuation bytes, then its lead.
+      while (!typed_.empty() && (static_cast<unsigned char>(typed_.back()) & 0xc0) == 0x80) {
+        typed_.pop_back();
+      }
+      if (!typed_.empty()) typed_.pop_back();
+    }
+    if (key.kind == KeyKind::character && typed_.size() < 4000) typed_ += key.ch;
     if (key.kind == KeyKind::enter && !typed_.empty()) {
       mode_ = Mode::browse;
       busy("Finishing " + target_ + "...");

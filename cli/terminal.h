@@ -28,17 +28,18 @@ enum class KeyKind {
 
 struct Key {
   KeyKind kind = KeyKind::other;
-  char ch = 0;  // for KeyKind::character: a printable ASCII byte
+  char ch = 0;  // for KeyKind::character: a printable ASCII byte or a byte of UTF-8 text
 };
 
 /// Decodes the keys at the front of `pending` and removes their bytes. An
 /// escape sequence cut short at the end stays in `pending` unless `flush`
-/// is set; then a lone ESC is the Escape key. Non-ASCII bytes are dropped
-/// (the views that take text take ASCII).
+/// is set; then a lone ESC is the Escape key. Bytes of UTF-8 text arrive
+/// one by one as characters (a view that takes text reassembles them).
 std::vector<Key> decode_keys(std::string& pending, bool flush);
 
-/// Characters for display: control bytes and DEL become '?', so that text
-/// from state files cannot move the cursor or change the terminal.
+/// Characters for display: control characters (C0, DEL and C1) and bytes
+/// that are not UTF-8 become '?', so that text from state files cannot move
+/// the cursor or change the terminal.
 std::string printable(const std::string& text);
 
 /// The terminal on fds 0 and 1: raw input, alternate screen, hidden cursor.

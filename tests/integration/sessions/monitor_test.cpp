@@ -165,12 +165,13 @@ TEST_CASE("monitor: shows the sessions; finishes, cancels and inspects them by k
   m.send("f");
   REQUIRE(m.shows("Commit message for alpha"));
   m.send("add the new filx");
-  m.send(
-      "\x7f"
-      "e\r");
+  const std::string backspace = "\x7f";
+  // UTF-8 text; Backspace takes a whole character.
+  m.send(backspace + "e (d\xc3\xa9j\xc3\xa0 vu)\xc3\xa9" + backspace + "\r");
   REQUIRE(m.shows("Session 'alpha' finished"));
   CHECK(session_named(r, "alpha")["status"] == "Review");
-  CHECK(trim(r.repo().git({"log", "-1", "--format=%s", "para/alpha"}).out) == "add the new file");
+  CHECK(trim(r.repo().git({"log", "-1", "--format=%s", "para/alpha"}).out) ==
+        "add the new file (d\xc3\xa9j\xc3\xa0 vu)");
 
   m.send("k");
   REQUIRE(m.shows("> beta"));

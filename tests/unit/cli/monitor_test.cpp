@@ -90,13 +90,15 @@ TEST_CASE("decode_keys: a sequence cut short waits for its rest; a lone ESC is E
   CHECK(in.empty());
 }
 
-TEST_CASE("decode_keys: unknown sequences and non-ASCII bytes are not characters") {
-  std::string in = "\x1b[99Z\xc3\xa9\x01x";
+TEST_CASE("decode_keys: unknown sequences and control bytes are not characters; UTF-8 is") {
+  std::string in = "\x1b[99Z\x01x\xc3\xa9";
   std::vector<Key> keys = decode_keys(in, true);
-  REQUIRE(keys.size() == 3);
+  REQUIRE(keys.size() == 5);
   CHECK(keys[0].kind == KeyKind::other);
   CHECK(keys[1].kind == KeyKind::other);  // Ctrl-A
   CHECK(keys[2].ch == 'x');
+  CHECK(keys[3].kind == KeyKind::character);  // é, byte by byte
+  CHECK(std::string{keys[3].ch, keys[4].ch} == "\xc3\xa9");
 }
 
 TEST_CASE("session_activity: para's thresholds, and the states that override them") {
@@ -211,6 +213,19 @@ TEST_CASE("render_monitor: a detail view shows the newest lines that fit") {
   CHECK(text.find("line 49") != std::string::npos);
   CHECK(text.find("line 10\n") == std::string::npos);
   CHECK(text.find("NAME") == std::string::npos);
+}
+
+TEST_CASE("printable keeps UTF-8 text and replaces every control character") {
+  CHECK(printable("plain text") == "plain text");
+  CHECK(printable("d\xc3\xa9j\xc3\xa0 \xe2\x80\xa6 \xf0\x9f\x99\x82") ==
+        "d\xc3\xa9j\xc3\xa0 \xe2\x80\xa6 \xf0\x9f\x99\x82");
+  CHECK(printable("a\x1b[2Jb\tc\x7f") == "a?[2Jb?c?");
+  CHECK(printable("\xc2\x9b"
+                  "31m") == "??31m");  // U+009B, CSI to some terminals
+  CHECK(printable("\x9b"
+                  "31m") == "?31m");     // a lone C1 byte
+  CHECK(printable("\xc3") == "?");       // cut short
+  CHECK(printable("\xc0\xaf") == "??");  // overlong
 }
 
 TEST_CASE("fit_columns cuts on characters, not bytes") {
