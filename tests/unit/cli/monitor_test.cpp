@@ -226,6 +226,7 @@ TEST_CASE("printable keeps UTF-8 text and replaces every control character") {
                   "31m") == "?31m");     // a lone C1 byte
   CHECK(printable("\xc3") == "?");       // cut short
   CHECK(printable("\xc0\xaf") == "??");  // overlong
+  CHECK(printable("\xff\xbf\xbf") == "???");  // never UTF-8
 }
 
 TEST_CASE("fit_columns cuts on characters, not bytes") {
