@@ -51,6 +51,16 @@ def die(message):
     sys.exit(1)
 
 
+def built_para(build):
+    """The built para (BUILD relative to the repository root), with para-relay beside it."""
+    build = build if os.path.isabs(build) else os.path.join(ROOT, build)
+    para = os.path.join(build, "para")
+    for binary in (para, os.path.join(build, "para-relay")):
+        if not os.access(binary, os.X_OK):
+            die(f"{binary} is missing; run: ninja -C {build} para para-relay")
+    return para
+
+
 def timed(argv, cwd, env):
     """Milliseconds from spawn to exit; raises with stderr if the command fails."""
     start = time.perf_counter()
@@ -136,11 +146,7 @@ def main():
     p.add_argument("--build", default="build", help="build directory (default: build)")
     p.add_argument("--runs", type=int, default=30, help="timed rounds (default: 30)")
     args = p.parse_args()
-    build = args.build if os.path.isabs(args.build) else os.path.join(ROOT, args.build)
-    para = os.path.join(build, "para")
-    for binary in (para, os.path.join(build, "para-relay")):
-        if not os.access(binary, os.X_OK):
-            die(f"{binary} is missing; run: ninja -C {build} para para-relay")
+    para = built_para(args.build)
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         die("bwrap is not installed (apt-get install bubblewrap)")
