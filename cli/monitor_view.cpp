@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "cli/terminal.h"
+#include "core/display_text.h"
 #include "session/text.h"
 
 namespace para::cli {
@@ -24,17 +25,6 @@ constexpr const char* kCyan = "\x1b[36m";
 const char* kKeyHelp =
     "j/k select  Enter resume  f finish  c cancel  i info  d diff  l log  n network  y copy  "
     "s stale  r refresh  q quit";
-
-size_t columns_of(const std::string& text) {
-  size_t n = 0;
-  for (char c : text) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80 ? 1 : 0;
-  return n;
-}
-
-std::string pad(const std::string& text, size_t columns) {
-  std::string out = fit_columns(text, columns);
-  return out + std::string(columns - columns_of(out), ' ');
-}
 
 std::optional<SystemTime> newest_time(const json& session) {
   std::optional<SystemTime> newest;
@@ -105,19 +95,6 @@ Cells cells_of(const json& s, SystemTime now) {
 
 }  // namespace
 
-std::string fit_columns(const std::string& text, size_t columns) {
-  if (columns_of(text) <= columns) return text;
-  if (columns == 0) return "";
-  std::string out;
-  size_t n = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const bool starts = (static_cast<unsigned char>(text[i]) & 0xc0) != 0x80;
-    if (starts && ++n > columns - 1) break;
-    out += text[i];
-  }
-  return out + "…";
-}
-
 std::string session_activity(const json& s, SystemTime now) {
   if (str(s, "status") == "Review") return "Review";
   if (s.value("interrupted", false)) return "Interrupted";
@@ -159,7 +136,7 @@ std::vector<std::string> render_monitor(const json& sessions, const MonitorView&
     title +=
         "  " + std::to_string(view.to_clean) + " left behind by interrupted commands: para clean";
   }
-  lines.push_back(std::string(kReverse) + pad(printable(title), width) + kReset);
+  lines.push_back(std::string(kReverse) + pad_columns(printable(title), width) + kReset);
 
   // The bottom: the notice (up to 3 lines), then the prompt or the key help.
   std::vector<std::string> bottom;
@@ -183,23 +160,24 @@ std::vector<std::string> render_monitor(const json& sessions, const MonitorView&
     size_t name_w = 4;
     for (const json* s : shown) {
       rows.push_back(cells_of(*s, now));
-      name_w = std::max(name_w, columns_of(printable(rows.back().name)));
+      name_w = std::max(name_w, display_columns(printable(rows.back().name)));
     }
     name_w = std::min<size_t>(name_w, 24);
     // A row: the mark and the name, the state cell (coloured unless
     // selected), and the rest, cut to the width as a whole.
     auto row_line = [&](const Cells& c, bool selected) {
       const std::string head =
-          std::string(selected ? "> " : "  ") + pad(printable(c.name), name_w) + "  ";
-      const std::string tail = pad(printable(c.agent), 10) + pad(printable(c.tests), 8) +
-                               pad(printable(c.todos), 7) + pad(printable(c.diff), 12) +
-                               printable(c.task);
-      const size_t fixed = columns_of(head) + 11;
+          std::string(selected ? "> " : "  ") + pad_columns(printable(c.name), name_w) + "  ";
+      const std::string tail = pad_columns(printable(c.agent), 10) +
+                               pad_columns(printable(c.tests), 8) +
+                               pad_columns(printable(c.todos), 7) +
+                               pad_columns(printable(c.diff), 12) + printable(c.task);
+      const size_t fixed = display_columns(head) + 11;
       if (selected || *activity_color(c.activity) == '\0' || fixed > width) {
-        std::string plain = fit_columns(head + pad(c.activity, 11) + tail, width);
-        return selected ? std::string(kReverse) + pad(plain, width) + kReset : plain;
+        std::string plain = fit_columns(head + pad_columns(c.activity, 11) + tail, width);
+        return selected ? std::string(kReverse) + pad_columns(plain, width) + kReset : plain;
       }
-      return head + activity_color(c.activity) + pad(c.activity, 11) + kReset +
+      return head + activity_color(c.activity) + pad_columns(c.activity, 11) + kReset +
              fit_columns(tail, width - fixed);
     };
     lines.push_back(std::string(kBold) +

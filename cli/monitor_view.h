@@ -38,7 +38,4 @@ std::vector<const nlohmann::json*> visible_sessions(const nlohmann::json& sessio
 std::vector<std::string> render_monitor(const nlohmann::json& sessions, const MonitorView& view,
                                         SystemTime now, int width, int height);
 
-/// `text` cut to at most `columns` characters (UTF-8 aware, "…" marks a cut).
-std::string fit_columns(const std::string& text, size_t columns);
-
 }  // namespace para::cli

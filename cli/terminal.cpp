@@ -101,38 +101,6 @@ std::vector<Key> decode_keys(std::string& pending, bool flush) {
   return keys;
 }
 
-std::string printable(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence stays, unless it encodes a C1 control
-    // (U+0080..U+009F: U+009B is CSI to some terminals); any other byte is '?'.
-    const size_t len = c >= 0xf0 && c <= 0xf4   ? 4
-                       : c >= 0xe0 && c <= 0xef ? 3
-                       : c >= 0xc2 && c <= 0xdf ? 2
-                                                : 0;
-    bool ok = len > 0 && i + len <= text.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-    }
-    if (ok && c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) ok = false;
-    if (!ok) {
-      out += '?';
-      ++i;
-      continue;
-    }
-    out.append(text, i, len);
-    i += len;
-  }
-  return out;
-}
-
 Result<std::unique_ptr<RawTerminal>> RawTerminal::open() {
   if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)) {
     return fail(Errc::invalid_argument,

@@ -37,11 +37,6 @@ struct Key {
 /// one by one as characters (a view that takes text reassembles them).
 std::vector<Key> decode_keys(std::string& pending, bool flush);
 
-/// Characters for display: control characters (C0, DEL and C1) and bytes
-/// that are not UTF-8 become '?', so that text from state files cannot move
-/// the cursor or change the terminal.
-std::string printable(const std::string& text);
-
 /// The terminal on fds 0 and 1: raw input, alternate screen, hidden cursor.
 /// The destructor restores everything, also after an exception. SIGTERM,
 /// SIGHUP and SIGINT end the view through `stop_requested` (the caller's

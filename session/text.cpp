@@ -4,6 +4,10 @@
 
 #include "session/text.h"
 
+#include <algorithm>
+
+#include "core/display_text.h"
+
 namespace para::session {
 
 using nlohmann::json;
@@ -11,6 +15,16 @@ using nlohmann::json;
 std::string str(const json& j, const char* key, const std::string& fallback) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
 }
+
+namespace {
+
+// A field of a result, for a terminal: state files and status reports are
+// written by agents, so their text may hold escape sequences.
+std::string shown(const json& j, const char* key, const std::string& fallback = "") {
+  return printable(str(j, key, fallback));
+}
+
+}  // namespace
 
 std::string agent_summary(const json& session) {
   const json& a = session["agent"];
@@ -27,10 +41,11 @@ std::string agent_summary(const json& session) {
 
 std::string start_text(const json& r) {
   const json& s = r["session"];
-  std::string out = "Session '" + str(s, "name") + "' started\n  Branch:   " + str(s, "branch") +
-                    "\n  Worktree: " + str(s, "worktree_path") + "\n";
+  std::string out = "Session '" + shown(s, "name") +
+                    "' started\n  Branch:   " + shown(s, "branch") +
+                    "\n  Worktree: " + shown(s, "worktree_path") + "\n";
   if (r["agent_launched"].get<bool>()) {
-    out += "  Agent:    " + agent_summary(s) + "\n  Log:      " + str(r, "log_path") + "\n";
+    out += "  Agent:    " + agent_summary(s) + "\n  Log:      " + shown(r, "log_path") + "\n";
   } else {
     out += "  Agent:    none (no prompt); work in the worktree, then para finish\n";
   }
@@ -38,16 +53,16 @@ std::string start_text(const json& r) {
 }
 
 std::string finish_text(const json& r) {
-  return "Session '" + str(r, "session") + "' finished\n  Branch: " + str(r, "final_branch") +
-         "\n  Commit: " + str(r, "commit") +
+  return "Session '" + shown(r, "session") + "' finished\n  Branch: " + shown(r, "final_branch") +
+         "\n  Commit: " + shown(r, "commit") +
          (r["committed"].get<bool>() ? "" : " (nothing new to commit)") + "\n" +
-         (r["worktree_removed"].get<bool>() ? "" : "  " + str(r, "message") + "\n");
+         (r["worktree_removed"].get<bool>() ? "" : "  " + shown(r, "message") + "\n");
 }
 
 std::string cancel_text(const json& r) {
-  return "Session '" + str(r, "session") +
-         "' cancelled\n  Archived as: " + str(r, "archived_branch") +
-         "\n  To recover it: para recover " + str(r, "session") + "\n";
+  return "Session '" + shown(r, "session") +
+         "' cancelled\n  Archived as: " + shown(r, "archived_branch") +
+         "\n  To recover it: para recover " + shown(r, "session") + "\n";
 }
 
 std::string recover_text(const json& r) {
@@ -55,41 +70,39 @@ std::string recover_text(const json& r) {
     if (r["archives"].empty()) return std::string("No archived sessions.\n");
     std::string out = "Archived sessions (para recover NAME restores one):\n";
     for (const json& x : r["archives"]) {
-      out += "  " + str(x, "name") + "  (archived " + str(x, "archived_at", "?") + ", " +
-             str(x, "branch") + ")\n";
+      out += "  " + shown(x, "name") + "  (archived " + shown(x, "archived_at", "?") + ", " +
+             shown(x, "branch") + ")\n";
     }
     return out;
   }
-  return str(r, "message") + "\n";
+  return shown(r, "message") + "\n";
 }
 
 std::string status_text(const json& r) {
-  return "Status updated for session '" + str(r, "session") + "'\n";
+  return "Status updated for session '" + shown(r, "session") + "'\n";
 }
 
 std::string status_show_text(const json& r) {
   json list = r.contains("statuses") ? r["statuses"] : json::array();
   if (r.contains("status")) {
-    if (r["status"].is_null()) return "Session '" + str(r, "session") + "' has not reported yet\n";
+    if (r["status"].is_null())
+      return "Session '" + shown(r, "session") + "' has not reported yet\n";
     list.push_back(r["status"]);
   }
   if (list.empty()) return std::string("No status reports yet.\n");
   std::string out =
       "Session                 Task                            Tests    Progress  Blocked\n";
   for (const json& s : list) {
-    std::string line = str(s, "session_name");
-    line.resize(24, ' ');
-    std::string task = str(s, "current_task").substr(0, 30);
-    task.resize(32, ' ');
-    std::string tests = str(s, "test_status");
-    tests.resize(9, ' ');
+    const std::string line = pad_columns(shown(s, "session_name"), 23) + " ";
+    const std::string task = pad_columns(shown(s, "current_task"), 30) + "  ";
+    const std::string tests = pad_columns(shown(s, "test_status"), 8) + " ";
     std::string progress = "-";
     if (s.contains("todos_total") && s["todos_total"].get<int64_t>() > 0) {
       progress = std::to_string(s["todos_completed"].get<int64_t>() * 100 /
                                 s["todos_total"].get<int64_t>()) +
                  "%";
     }
-    progress.resize(10, ' ');
+    progress = pad_columns(progress, 10);
     out += line + task + tests + progress + (s["is_blocked"].get<bool>() ? "yes" : "no") + "\n";
   }
   return out;
@@ -112,7 +125,7 @@ std::string isolation_summary(const json& s) {
     }
     return "container " + image + (proxied ? " (network: proxy only)" : " (network: Docker's)");
   }
-  return sb["enabled"].get<bool>() ? str(sb, "profile", "standard") : std::string("off");
+  return sb["enabled"].get<bool>() ? shown(sb, "profile", "standard") : std::string("off");
 }
 
 }  // namespace
@@ -122,35 +135,36 @@ std::string list_text(const json& r, bool verbose) {
   if (r["sessions"].empty()) out += "No sessions. Start one with: para start [NAME] -p \"task\"\n";
   for (const json& s : r["sessions"]) {
     std::string mark = s["current"].get<bool>() ? "*" : " ";
-    std::string status = str(s, "status");
+    std::string status = shown(s, "status");
     if (s["interrupted"].get<bool>()) status += " (interrupted; run para clean)";
     if (!s["worktree_exists"].get<bool>() && status == "Active") status += " (worktree missing)";
     if (verbose) {
-      out += mark + " " + str(s, "name") + "\n    Status:   " + status +
-             "\n    Branch:   " + str(s, "branch") + " (from " + str(s, "parent_branch", "?") +
-             ")\n    Worktree: " + str(s, "worktree_path") + "\n    Agent:    " + agent_summary(s) +
-             "\n    Sandbox:  " + isolation_summary(s) + "\n";
+      out += mark + " " + shown(s, "name") + "\n    Status:   " + status +
+             "\n    Branch:   " + shown(s, "branch") + " (from " + shown(s, "parent_branch", "?") +
+             ")\n    Worktree: " + shown(s, "worktree_path") +
+             "\n    Agent:    " + agent_summary(s) + "\n    Sandbox:  " + isolation_summary(s) +
+             "\n";
       if (s.contains("dirty") && s["dirty"].is_boolean()) {
         out += std::string("    Changes:  ") + (s["dirty"].get<bool>() ? "uncommitted" : "none") +
                "\n";
       }
     } else {
-      std::string line = mark + " " + str(s, "name");
-      if (line.size() < 28) line.resize(28, ' ');
-      line += " " + str(s, "branch");
-      if (line.size() < 56) line.resize(56, ' ');
+      std::string line = mark + " " + shown(s, "name");
+      line += std::string(28 - std::min<size_t>(28, display_columns(line)), ' ');
+      line += " " + shown(s, "branch");
+      line += std::string(56 - std::min<size_t>(56, display_columns(line)), ' ');
       out += line + " " + status + "  agent: " + agent_summary(s) + "\n";
     }
   }
   if (!r["archived"].empty()) {
     out += "\nArchived (para recover NAME):\n";
     for (const json& x : r["archived"])
-      out += "  " + str(x, "name") + "  " + str(x, "branch") + "\n";
+      out += "  " + shown(x, "name") + "  " + shown(x, "branch") + "\n";
   }
   if (!r["orphans"].empty()) {
     out += "\nLeft behind by interrupted commands (para clean repairs them):\n";
     for (const json& o : r["orphans"])
-      out += "  " + str(o, "kind") + ": " + str(o, "target") + "\n";
+      out += "  " + shown(o, "kind") + ": " + shown(o, "target") + "\n";
   }
   return out;
 }
@@ -175,10 +189,10 @@ std::string clean_text(const json& res) {
     out += std::string(dry                       ? "  would "
                        : act["done"].get<bool>() ? "  done: "
                                                  : "  FAILED: ") +
-           str(act, "kind") + ": " + str(act, "target") +
-           (act.contains("error") ? " (" + str(act, "error") + ")" : "") + "\n";
+           shown(act, "kind") + ": " + shown(act, "target") +
+           (act.contains("error") ? " (" + shown(act, "error") + ")" : "") + "\n";
   }
-  return out + str(res, "message") + "\n";
+  return out + shown(res, "message") + "\n";
 }
 
 std::string wait_text(const json& r) {

@@ -219,6 +219,25 @@ TEST_SUITE("integration/sessions/hostile") {
     CHECK(r.repo().git_out({"rev-parse", "para/clean"}) == tip);
   }
 
+  TEST_CASE("an agent's status text reaches the terminal without its escape sequences") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "esc"}).exit_code == 0);
+    // Set the window title, clear the screen, reverse "exe.txt" (U+202E).
+    const std::string task = "evil \x1b]0;PWNED\x07\x1b[2J \xe2\x80\xae" "exe.txt 日本語";
+    Completed update = r.para({"status", task, "--tests", "passed"}, r.worktree("esc"));
+    REQUIRE_MESSAGE(update.exit_code == 0, update.err);
+
+    Completed text = r.para({"status", "show"});
+    REQUIRE(text.exit_code == 0);
+    CHECK(text.out.find('\x1b') == std::string::npos);
+    CHECK(text.out.find('\x07') == std::string::npos);
+    CHECK(text.out.find("\xe2\x80\xae") == std::string::npos);
+    // Cut to the task column's 30 columns on a character boundary.
+    CHECK(text.out.find("evil ?]0;PWNED??[2J ?exe.txt …") != std::string::npos);
+    // The data itself is kept byte for byte: JSON carries it escaped.
+    CHECK(r.para_json({"status", "show", "esc"})["status"]["current_task"] == task);
+  }
+
   TEST_CASE("a corrupt or truncated state file is a clear error and nothing changes") {
     ParaRepo r;
     REQUIRE(r.para({"start", "good"}).exit_code == 0);

@@ -10,6 +10,7 @@
 
 #include "cli/monitor_view.h"
 #include "cli/terminal.h"
+#include "core/display_text.h"
 
 namespace para::cli {
 namespace {
@@ -39,12 +40,6 @@ json session(const std::string& name, std::chrono::minutes ago,
 // The text a terminal shows: SGR sequences removed.
 std::string plain(const std::string& line) {
   return std::regex_replace(line, std::regex("\x1b\\[[0-9;]*m"), "");
-}
-
-size_t columns(const std::string& text) {
-  size_t n = 0;
-  for (char c : text) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80 ? 1 : 0;
-  return n;
 }
 
 std::string screen(const std::vector<std::string>& lines) {
@@ -128,13 +123,31 @@ TEST_CASE("render_monitor: every line fits the width, the height is exact") {
     s["task"] = std::string(300, 'x') + "é";
     sessions.push_back(s);
   }
+  // Wide characters (two columns each) in every column that holds text.
+  for (int i = 0; i < 5; ++i) {
+    json s = session("セッション" + std::to_string(i), 1min);
+    s["task"] = "修正する🙂" + std::string(i, 'x') + std::string(40, 'y') + "漢字漢字漢字";
+    sessions.push_back(s);
+  }
   for (int width : {20, 40, 80, 200}) {
     for (int height : {6, 10, 40}) {
       MonitorView view{.title = "/repo", .selected = 25};
       view.notice = {"a notice " + std::string(500, 'n')};
       std::vector<std::string> lines = render_monitor(sessions, view, kNow, width, height);
       CHECK(lines.size() == static_cast<size_t>(height));
-      for (const std::string& l : lines) CHECK(columns(plain(l)) <= static_cast<size_t>(width));
+      for (const std::string& l : lines) {
+        CHECK(display_columns(plain(l)) <= static_cast<size_t>(width));
+      }
+      for (int selected : {25, 31}) {  // the reverse-video bar spans the whole width
+        view.selected = selected;
+        bool found = false;
+        for (const std::string& l : render_monitor(sessions, view, kNow, width, height)) {
+          if (plain(l).rfind("> ", 0) != 0) continue;
+          found = true;
+          CHECK(display_columns(plain(l)) == static_cast<size_t>(width));
+        }
+        CHECK(found);
+      }
     }
   }
 }
@@ -223,18 +236,47 @@ TEST_CASE("printable keeps UTF-8 text and replaces every control character") {
   CHECK(printable("\xc2\x9b"
                   "31m") == "??31m");  // U+009B, CSI to some terminals
   CHECK(printable("\x9b"
-                  "31m") == "?31m");     // a lone C1 byte
-  CHECK(printable("\xc3") == "?");       // cut short
-  CHECK(printable("\xc0\xaf") == "??");  // overlong
+                  "31m") == "?31m");          // a lone C1 byte
+  CHECK(printable("\xc3") == "?");            // cut short
+  CHECK(printable("\xc0\xaf") == "??");       // overlong
   CHECK(printable("\xff\xbf\xbf") == "???");  // never UTF-8
 }
 
-TEST_CASE("fit_columns cuts on characters, not bytes") {
+TEST_CASE("printable replaces the controls that reorder or break displayed text") {
+  // "Trojan Source": RLO makes "exe.txt" show as "txt.exe".
+  CHECK(printable("a\u202eexe.txt") == "a?exe.txt");
+  CHECK(printable("\u2066x\u2069 \u200e\u200f\u061c") == "?x? ???");
+  CHECK(printable("line\u2028next\u2029") == "line?next?");
+  CHECK(printable("\u2026\u2030\u2065") == "\u2026\u2030\u2065");  // neighbours stay
+}
+
+TEST_CASE("display_columns: wide characters take two columns, combining marks none") {
+  CHECK(display_columns("abc") == 3);
+  CHECK(display_columns("déjà") == 4);
+  CHECK(display_columns("e\u0301") == 1);  // e + combining acute
+  CHECK(display_columns("漢字") == 4);
+  CHECK(display_columns("セッション") == 10);
+  CHECK(display_columns("한국어") == 6);
+  CHECK(display_columns("ｆｕｌｌ") == 8);  // fullwidth Latin
+  CHECK(display_columns("🙂✅") == 4);
+  CHECK(display_columns("a\u200bb") == 2);  // zero-width space
+  CHECK(display_columns("\u2026") == 1);
+  CHECK(char_columns(0x3000) == 2);
+  CHECK(char_columns(0x303f) == 1);
+  CHECK(char_columns(0x20000) == 2);
+}
+
+TEST_CASE("fit_columns cuts on columns, never inside a character") {
   CHECK(fit_columns("abc", 3) == "abc");
   CHECK(fit_columns("abcd", 3) == "ab…");
   CHECK(fit_columns("ééé", 3) == "ééé");
   CHECK(fit_columns("éééé", 3) == "éé…");
   CHECK(fit_columns("abc", 0).empty());
+  CHECK(fit_columns("漢字", 4) == "漢字");
+  CHECK(fit_columns("漢字漢", 4) == "漢…");  // 2 + 1 for the mark
+  CHECK(fit_columns("漢字漢", 5) == "漢字…");
+  CHECK(fit_columns("a漢字", 3) == "a…");  // 漢 would straddle the edge
+  CHECK(display_columns(fit_columns("a漢字", 3)) == 2);
 }
 
 }  // namespace

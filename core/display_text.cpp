@@ -1,0 +1,138 @@
+#include "core/display_text.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace para {
+namespace {
+
+struct Range {
+  char32_t first, last;
+};
+
+// Zero width: combining marks, zero-width spaces and joiners, variation
+// selectors. Sorted, not overlapping.
+constexpr Range kZeroWidth[] = {
+    {0x0300, 0x036f}, {0x0483, 0x0489}, {0x0591, 0x05bd},   {0x0610, 0x061a}, {0x064b, 0x065f},
+    {0x0670, 0x0670}, {0x06d6, 0x06dc}, {0x0900, 0x0903},   {0x093a, 0x094f}, {0x0e31, 0x0e31},
+    {0x0e34, 0x0e3a}, {0x0e47, 0x0e4e}, {0x1ab0, 0x1aff},   {0x1dc0, 0x1dff}, {0x200b, 0x200f},
+    {0x2060, 0x2064}, {0x20d0, 0x20ff}, {0x302a, 0x302f},   {0x3099, 0x309a}, {0xfe00, 0xfe0f},
+    {0xfe20, 0xfe2f}, {0xfeff, 0xfeff}, {0xe0100, 0xe01ef},
+};
+
+// Two columns: East Asian Wide and Fullwidth, and emoji drawn as pictures.
+constexpr Range kWide[] = {
+    {0x1100, 0x115f},   {0x231a, 0x231b},   {0x2329, 0x232a},   {0x23e9, 0x23ec},
+    {0x23f0, 0x23f0},   {0x23f3, 0x23f3},   {0x25fd, 0x25fe},   {0x2614, 0x2615},
+    {0x2648, 0x2653},   {0x267f, 0x267f},   {0x2693, 0x2693},   {0x26a1, 0x26a1},
+    {0x26aa, 0x26ab},   {0x26bd, 0x26be},   {0x26c4, 0x26c5},   {0x26ce, 0x26ce},
+    {0x26d4, 0x26d4},   {0x26ea, 0x26ea},   {0x26f2, 0x26f3},   {0x26f5, 0x26f5},
+    {0x26fa, 0x26fa},   {0x26fd, 0x26fd},   {0x2705, 0x2705},   {0x270a, 0x270b},
+    {0x2728, 0x2728},   {0x274c, 0x274c},   {0x274e, 0x274e},   {0x2753, 0x2755},
+    {0x2757, 0x2757},   {0x2795, 0x2797},   {0x27b0, 0x27b0},   {0x27bf, 0x27bf},
+    {0x2b1b, 0x2b1c},   {0x2b50, 0x2b50},   {0x2b55, 0x2b55},   {0x2e80, 0x303e},
+    {0x3041, 0x33ff},   {0x3400, 0x4dbf},   {0x4e00, 0x9fff},   {0xa000, 0xa4cf},
+    {0xa960, 0xa97f},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},   {0xfe10, 0xfe19},
+    {0xfe30, 0xfe6f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},   {0x16fe0, 0x18cff},
+    {0x1b000, 0x1b2ff}, {0x1f004, 0x1f004}, {0x1f0cf, 0x1f0cf}, {0x1f18e, 0x1f18e},
+    {0x1f191, 0x1f19a}, {0x1f200, 0x1f251}, {0x1f300, 0x1f64f}, {0x1f680, 0x1f6ff},
+    {0x1f7e0, 0x1f7eb}, {0x1f90c, 0x1f9ff}, {0x1fa70, 0x1faff}, {0x20000, 0x2fffd},
+    {0x30000, 0x3fffd},
+};
+
+// The bidirectional controls (embeddings, overrides, isolates, marks) and
+// the line and paragraph separators: they make the terminal draw text in
+// another order than it is stored ("Trojan Source"), or break a line.
+bool reorders_text(const std::string& text, size_t i) {
+  size_t length = 0;
+  const char32_t cp = decode_utf8(text, i, length);
+  return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
+template <size_t N>
+bool contains(const Range (&table)[N], char32_t cp) {
+  auto it = std::upper_bound(std::begin(table), std::end(table), cp,
+                             [](char32_t v, const Range& r) { return v < r.first; });
+  return it != std::begin(table) && cp <= std::prev(it)->last;
+}
+
+}  // namespace
+
+int char_columns(char32_t cp) {
+  if (cp < 0x300) return 1;
+  if (contains(kZeroWidth, cp)) return 0;
+  return contains(kWide, cp) ? 2 : 1;
+}
+
+char32_t decode_utf8(std::string_view text, size_t i, size_t& length) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+  if (i + length > text.size()) length = 1;
+  if (length == 1) return c;
+  char32_t cp = c & (0x7f >> length);
+  for (size_t k = 1; k < length; ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+  return cp;
+}
+
+size_t display_columns(std::string_view text) {
+  size_t columns = 0;
+  for (size_t i = 0, length = 0; i < text.size(); i += length) {
+    columns += char_columns(decode_utf8(text, i, length));
+  }
+  return columns;
+}
+
+std::string printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence stays, unless it encodes a C1 control
+    // (U+0080..U+009F: U+009B is CSI to some terminals); any other byte is '?'.
+    const size_t len = c >= 0xf0 && c <= 0xf4   ? 4
+                       : c >= 0xe0 && c <= 0xef ? 3
+                       : c >= 0xc2 && c <= 0xdf ? 2
+                                                : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    }
+    if (ok && c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) ok = false;
+    if (!ok || reorders_text(text, i)) {
+      out += '?';
+      i += ok ? len : 1;
+      continue;
+    }
+    out.append(text, i, len);
+    i += len;
+  }
+  return out;
+}
+
+std::string fit_columns(const std::string& text, size_t columns) {
+  if (display_columns(text) <= columns) return text;
+  if (columns == 0) return "";
+  std::string out;
+  size_t used = 0;
+  for (size_t i = 0, length = 0; i < text.size(); i += length) {
+    const int w = char_columns(decode_utf8(text, i, length));
+    if (used + w > columns - 1) break;  // keep one column for the "…"
+    out.append(text, i, length);
+    used += w;
+  }
+  return out + "…";
+}
+
+std::string pad_columns(const std::string& text, size_t columns) {
+  std::string out = fit_columns(text, columns);
+  return out + std::string(columns - display_columns(out), ' ');
+}
+
+}  // namespace para
