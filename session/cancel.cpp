@@ -121,6 +121,13 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
   std::error_code ec;
   if (!rq.force && std::filesystem::is_directory(s->worktree_path, ec)) {
     Result<std::vector<std::string>> changes = uncommitted_changes(repo, *s);
+    // A worktree git cannot read (moved repository, lost registration) may
+    // hold work too: refuse rather than remove what could not be checked.
+    if (!changes && !std::filesystem::is_empty(s->worktree_path, ec)) {
+      return fail(Errc::conflict, "cannot check session '" + *name +
+                                      "' for uncommitted changes: " + changes.error().message +
+                                      "\n(cancel with --force discards the worktree as it is)");
+    }
     if (changes && !changes->empty()) {
       std::string list;
       for (size_t i = 0; i < changes->size() && i < 5; ++i) list += "\n  " + (*changes)[i];

@@ -70,6 +70,22 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
     names.push_back(name);
     const SessionState s = *loaded;
     std::error_code ec;
+    if (fs::is_directory(s.worktree_path, ec) && !fs::is_empty(s.worktree_path, ec) &&
+        !repo.worktree_admin_dir(s.worktree_path)) {
+      // Files git lost track of, as after moving the repository: reconnect
+      // them before the prune below would drop the old registration.
+      plan.push_back(
+          {"lost_registration", s.worktree_path,
+           "the worktree is registered with git again (git worktree repair)", [&repo, s] {
+             if (auto r = git_locked(repo, {"worktree", "repair", s.worktree_path}); !r) {
+               return r;
+             }
+             if (repo.worktree_admin_dir(s.worktree_path)) return Result<void>();
+             return Result<void>(fail(Errc::conflict, "git cannot reconnect " + s.worktree_path +
+                                                          "; para resume " + s.name +
+                                                          " says what to do"));
+           }});
+    }
     if (s.status == SessionStatus::starting && owner_gone(s)) {
       plan.push_back({"interrupted_start", name, "an interrupted start is undone", [&repo, s] {
                         if (auto r = stop_agent(repo, s); !r) return r;
@@ -85,8 +101,9 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
                       [&repo, s] { return complete_cancel(repo, s); }});
     } else if (s.status == SessionStatus::review && !repo.config.preserve_on_finish &&
                fs::exists(s.worktree_path, ec)) {
+      // Removed only when git can tell it holds nothing uncommitted.
       Result<std::vector<std::string>> changes = uncommitted_changes(repo, s);
-      if ((!changes || changes->empty()) && !holds_submodule_repos(repo, s)) {
+      if (changes && changes->empty() && !holds_submodule_repos(repo, s)) {
         plan.push_back({"leftover_worktree", s.worktree_path,
                         "the worktree of a finished session is removed", [&repo, s] {
                           if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;

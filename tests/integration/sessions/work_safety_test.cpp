@@ -124,6 +124,40 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(r.snapshot() == before);
   }
 
+  TEST_CASE("a moved repository's worktree is never removed unchecked; clean reconnects it") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "lost"}).exit_code == 0);
+    write_text(r.worktree("lost") + "/precious.txt", "hours of work\n");
+    // Moved: git's links between the repository and the worktree name the
+    // old place. (Moved back at the end, for the fixture's cleanup.)
+    const std::string moved = r.path() + "-moved";
+    fs::rename(r.path(), moved);
+    const std::string wt = moved + "/.para/worktrees/lost";
+    auto para = [&](const std::vector<std::string>& args) {
+      std::vector<std::string> argv = {built_binary("para")};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return run_cmd(argv, r.env(), moved);
+    };
+
+    Completed cancel = para({"cancel", "lost"});
+    CHECK(cancel.exit_code == 1);
+    CHECK(cancel.err.find("cannot check session 'lost' for uncommitted changes") !=
+          std::string::npos);
+    CHECK(read_text(wt + "/precious.txt") == "hours of work\n");
+
+    // para clean reconnects the worktree instead of pruning it away...
+    Completed clean = para({"clean", "--force"});
+    CHECK_MESSAGE(clean.exit_code == 0, clean.err);
+    CHECK(clean.out.find("done: lost_registration: " + wt) != std::string::npos);
+    CHECK(run_cmd({"git", "status", "--porcelain"}, r.env(), wt).out == "?? precious.txt\n");
+    // ...so cancel sees the work again and asks for --force.
+    Completed again = para({"cancel", "lost"});
+    CHECK(again.exit_code == 1);
+    CHECK(again.err.find("has uncommitted changes:\n  precious.txt") != std::string::npos);
+    CHECK(read_text(wt + "/precious.txt") == "hours of work\n");
+    fs::rename(moved, r.path());
+  }
+
   TEST_CASE("finish and cancel refuse a worktree whose HEAD left the session's branch") {
     ParaRepo r;
     REQUIRE(r.para({"start", "moved"}).exit_code == 0);
