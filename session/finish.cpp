@@ -160,6 +160,7 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   bool committed = false;
   std::string commit;
   bool dirty_after = false;
+  std::vector<std::string> not_committed;
   if (has_worktree) {
     Result<GitTarget> wt = worktree_target(repo, *s);
     if (!wt) return fail(wt.error());
@@ -167,6 +168,18 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     // commit) then costs nothing more.
     Result<std::vector<StatusEntry>> changes = git_status(*wt);
     if (!changes) return fail(changes.error());
+    std::string unmerged;
+    for (const StatusEntry& e : *changes) {
+      const bool both = e.code == "DD" || e.code == "AA";
+      if (both || e.code.find('U') != std::string::npos) unmerged += "\n  " + e.path;
+    }
+    if (!unmerged.empty()) {
+      // git add would stage the conflict markers as if they were the work.
+      return fail(Errc::conflict, "session '" + *name +
+                                      "' has unresolved merge conflicts in:" + unmerged +
+                                      "\nResolve them and git add each file (or git -C " +
+                                      s->worktree_path + " merge --abort), then finish again");
+    }
     if (!changes->empty()) {
       if (repo.config.auto_stage) {
         if (auto r = git_add_all(*wt); !r) return fail(r.error());
@@ -183,10 +196,11 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
         }
         committed = true;
       }
-      if (!repo.config.auto_stage) {
-        Result<std::vector<std::string>> left = uncommitted_changes(repo, *s);
-        dirty_after = left && !left->empty();
-      }
+      // With auto_stage, what is left is a submodule moved to another
+      // commit: git_add_all does not stage it (see there).
+      Result<std::vector<std::string>> left = uncommitted_changes(repo, *s);
+      if (left) not_committed = *left;
+      dirty_after = !left || !left->empty();
     }
   }
   // From the ref files: one git process fewer on every finish.
@@ -221,10 +235,21 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
   bool removed = false;
   std::string note;
   if (has_worktree && !repo.config.preserve_on_finish) {
-    if (dirty_after) {
+    if (dirty_after && !repo.config.auto_stage) {
       note =
           "; the worktree was kept because it still has changes that were not committed "
           "(git.auto_stage is off)";
+    } else if (dirty_after) {
+      std::string paths;
+      for (size_t i = 0; i < not_committed.size() && i < 5; ++i) {
+        paths += (i ? ", " : "") + not_committed[i];
+      }
+      note = "; the worktree was kept because " + (paths.empty() ? "it" : paths) +
+             " changed inside a submodule and was not committed: para does not stage "
+             "submodules (that runs git inside them, under their own config). To include a "
+             "submodule's new commit: git -C " +
+             s->worktree_path + " add " + (not_committed.empty() ? "PATH" : not_committed[0]) +
+             ", then para finish again";
     } else if (holds_submodule_repos(repo, *s)) {
       note =
           "; the worktree was kept because its initialised submodules' repositories (and any "

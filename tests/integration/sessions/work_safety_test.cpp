@@ -261,6 +261,38 @@ TEST_SUITE("integration/sessions/work_safety") {
     ::waitpid(victim, &status, 0);
   }
 
+  TEST_CASE("finish refuses unresolved merge conflicts instead of committing their markers") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "mc"}).exit_code == 0);
+    const std::string wt = r.worktree("mc");
+    auto git = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"git", "-C", wt});
+      return run_cmd(args, r.env(), wt);
+    };
+    REQUIRE(git({"switch", "-q", "-c", "side"}).exit_code == 0);
+    write_text(wt + "/a.txt", "side\n");
+    REQUIRE(git({"add", "a.txt"}).exit_code == 0);
+    REQUIRE(git({"commit", "-q", "-m", "side"}).exit_code == 0);
+    REQUIRE(git({"switch", "-q", "para/mc"}).exit_code == 0);
+    write_text(wt + "/a.txt", "mine\n");
+    REQUIRE(git({"add", "a.txt"}).exit_code == 0);
+    REQUIRE(git({"commit", "-q", "-m", "mine"}).exit_code == 0);
+    REQUIRE(git({"merge", "side"}).exit_code == 1);  // a conflict in a.txt
+    const std::string tip = r.repo().git_out({"rev-parse", "para/mc"});
+
+    Completed finish = r.para({"finish", "done", "mc"});
+    CHECK(finish.exit_code == 1);
+    CHECK(finish.err.find("unresolved merge conflicts in:\n  a.txt") != std::string::npos);
+    CHECK(r.repo().git_out({"rev-parse", "para/mc"}) == tip);
+    // Resolved, the same finish commits the merge.
+    write_text(wt + "/a.txt", "both\n");
+    REQUIRE(git({"add", "a.txt"}).exit_code == 0);
+    Completed resolved = r.para({"finish", "merge side", "mc"});
+    CHECK_MESSAGE(resolved.exit_code == 0, resolved.err);
+    CHECK(r.repo().git_out({"show", "para/mc:a.txt"}) == "both");
+    CHECK(r.repo().git_out({"rev-list", "--parents", "-n", "1", "para/mc"}).size() > 82);
+  }
+
   TEST_CASE("finish and clean keep a worktree whose submodules hold their own commits") {
     ParaRepo r;
     TempDir inner_dir;
@@ -284,9 +316,21 @@ TEST_SUITE("integration/sessions/work_safety") {
     write_text(wt + "/inner/lib.txt", "v2\n");
     git(wt + "/inner", {"commit", "-q", "-am", "inner v2"});
     const std::string inner_commit = git(wt + "/inner", {"rev-parse", "HEAD"});
+    const std::string tip = r.repo().git_out({"rev-parse", "para/sub"});
     json done = r.para_json({"finish", "bump the submodule", "sub"});
     CHECK(done["worktree_removed"] == false);
-    CHECK(done["message"].get<std::string>().find("submodules") != std::string::npos);
+    CHECK(done["committed"] == false);
+    // The submodule's move is not committed silently: the result says so
+    // and how to include it.
+    const std::string message = done["message"];
+    CHECK(message.find("inner changed inside a submodule and was not committed") !=
+          std::string::npos);
+    CHECK(message.find("git -C " + wt + " add inner, then para finish again") != std::string::npos);
+    CHECK(r.repo().git_out({"rev-parse", "para/sub"}) == tip);
+    git(wt, {"add", "inner"});
+    json again = r.para_json({"finish", "bump the submodule", "sub"});
+    CHECK(again["committed"] == true);
+    CHECK(r.repo().git_out({"rev-parse", "para/sub:inner"}) + "\n" == inner_commit);
     CHECK(r.para({"clean", "--force"}).exit_code == 0);
     REQUIRE(fs::is_directory(wt + "/inner"));
     CHECK(git(wt + "/inner", {"cat-file", "-t", inner_commit.substr(0, 40)}) == "commit\n");
