@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/fs.h"
+#include "core/json_input.h"
 #include "core/process.h"
 #include "session/repo.h"
 
@@ -37,7 +38,7 @@ int run_mcp_init(const Args& a) {
     Result<std::string> text = read_file(path, 4 << 20);
     if (!text) return report_error(text.error(), a.json());
     if (text->find_first_not_of(" \t\r\n") != std::string::npos) {
-      doc = json::parse(*text, nullptr, false);
+      doc = parse_untrusted_json(*text);
       if (doc.is_discarded() || !doc.is_object()) {
         return report_error(fail(Errc::invalid_argument,
                                  path + " is not a JSON object; fix it (or move it away) and run "

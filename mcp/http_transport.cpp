@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "core/fs.h"
+#include "core/json_input.h"
 #include "core/log.h"
 #include "mcp/http_policy.h"
 #include "mcp/jsonrpc.h"
@@ -432,9 +433,12 @@ struct HttpTransport::Impl {
       return;
     }
     if (!version_ok(req, res)) return;
-    const json message = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    const json message = parse_untrusted_json(req.body);
     if (message.is_discarded()) {
-      error_reply(res, 400, "Parse error: the body is not valid JSON", rpc::kParseError);
+      error_reply(res, 400,
+                  "Parse error: the body is not valid JSON, or nests deeper than " +
+                      std::to_string(kMaxJsonDepth) + " levels",
+                  rpc::kParseError);
       return;
     }
     const rpc::Classified c = rpc::classify(message);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/json_input.h"
 #include "core/log.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/session.h"
@@ -112,11 +113,12 @@ void dispatch_line(Session& session, const LineFramer::Frame& frame, size_t max_
                                           " bytes; it was dropped"));
     return;
   }
-  json message = json::parse(frame.text, nullptr, /*allow_exceptions=*/false);
+  json message = parse_untrusted_json(frame.text);
   if (message.is_discarded()) {
     reply->finish(rpc::error_response(
         nullptr, rpc::kParseError,
-        "Parse error: the line is not valid JSON (send one JSON-RPC message per line, UTF-8)"));
+        "Parse error: the line is not valid JSON, or nests deeper than " +
+            std::to_string(kMaxJsonDepth) + " levels (send one JSON-RPC message per line, UTF-8)"));
     return;
   }
   session.receive(message, reply);

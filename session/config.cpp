@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/fs.h"
+#include "core/json_input.h"
 #include "core/json_schema.h"
 #include "core/log.h"
 #include "schemas/schemas.h"
@@ -357,7 +358,7 @@ Result<json> type_value(const std::string& key, const json& schema, const json& 
   if (type == "array") {
     if (value.is_array()) return value;
     if (!value.is_string()) return wrong("a comma-separated list");
-    json parsed = json::parse(text, nullptr, false);
+    json parsed = parse_untrusted_json(text);
     if (!parsed.is_discarded() && parsed.is_array()) return parsed;
     json list = json::array();
     size_t start = 0;
@@ -520,7 +521,7 @@ Result<json> read_config_file(const std::string& toml_path) {
   if (path_exists(json_path)) {
     Result<std::string> text = read_file(json_path, 1 << 20);
     if (!text) return fail(text.error());
-    json raw = json::parse(*text, nullptr, false);
+    json raw = parse_untrusted_json(*text);
     if (raw.is_discarded() || !raw.is_object()) {
       return fail(Errc::invalid_argument,
                   json_path + " is not valid JSON; fix it or replace it with a config.toml");

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/json_input.h"
 #include "session/internal.h"
 #include "session/ops.h"
 #include "session/procs.h"
@@ -215,7 +216,7 @@ Result<json> read_logs(const Repo& repo, const LogsRequest& rq) {
     auto [lines, truncated] = tail_lines(repo.network_log_path(rq.session), rq.lines);
     json entries = json::array();
     for (const std::string& line : lines) {
-      json entry = json::parse(line, nullptr, false);
+      json entry = parse_untrusted_json(line);
       if (!entry.is_discarded()) entries.push_back(std::move(entry));
     }
     return json{{"session", rq.session},

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "core/json_input.h"
 #include "core/json_schema.h"
 #include "schemas/schemas.h"
 
@@ -203,7 +204,7 @@ Result<SessionState> load_state(const std::string& path) {
                 "the session state file " + path + " is corrupt (" + why +
                     "). Run 'para clean' to move it aside, or remove it by hand.");
   };
-  json doc = json::parse(*text, nullptr, false);
+  json doc = parse_untrusted_json(*text);
   if (doc.is_discarded()) {
     return corrupt(text->empty() ? "it is empty" : "it is not valid JSON; it may be truncated");
   }
@@ -265,7 +266,7 @@ std::optional<AgentStatus> load_status(const std::string& path) {
   if (::read(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     return std::nullopt;
   }
-  json doc = json::parse(text, nullptr, false);
+  json doc = parse_untrusted_json(text);
   if (doc.is_discarded()) return std::nullopt;
   Result<AgentStatus> s = status_from_json(doc);
   if (!s) return std::nullopt;

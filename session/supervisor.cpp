@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "core/fs.h"
+#include "core/json_input.h"
 #include "core/log.h"
 #include "core/process.h"
 #include "sandbox/launch.h"
@@ -576,7 +577,7 @@ Result<json> PendingSupervisor::read_message(std::chrono::seconds timeout) {
     }
     pending_.append(buf, static_cast<size_t>(n));
   }
-  json message = json::parse(pending_.substr(0, nl), nullptr, false);
+  json message = parse_untrusted_json(pending_.substr(0, nl));
   pending_.erase(0, nl + 1);
   if (message.is_discarded() || !message.is_object()) {
     return fail(Errc::internal, "the session supervisor sent a malformed report");

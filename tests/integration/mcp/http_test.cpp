@@ -116,6 +116,12 @@ TEST_SUITE("integration/mcp/http") {
     const HttpResult parse = c.post(std::string("{nope"));
     CHECK(parse.status == 400);
     CHECK(error_code(parse) == -32700);
+    const size_t deep = 100000;  // refused before anything recurses over it
+    const HttpResult nested = c.post(
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":" + std::string(deep, '[') +
+        std::string(deep, ']') + "}");
+    CHECK(nested.status == 400);
+    CHECK(error_code(nested) == -32700);
     const HttpResult batch = c.post(json::array({rpc(2, "ping")}));
     CHECK(batch.status == 400);
     CHECK(error_code(batch) == -32600);

@@ -48,6 +48,15 @@ void bad_input_battery(StdioClient& c) {
   c.send_raw(std::string(
       "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\",\"params\":{\"bad\":\"\xff\xfe\"}}\n"));
   CHECK(error_code(*c.read()) == -32700);  // invalid UTF-8 is not JSON
+  // 100,000 levels of nesting in 200 KB: refused before anything recurses
+  // over it (copying such a value overflowed the stack).
+  const size_t deep = 100000;
+  c.send_raw("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\",\"params\":{\"a\":" +
+             std::string(deep, '[') + std::string(deep, ']') + "}}\n");
+  auto nested = c.read();
+  REQUIRE(nested);
+  CHECK(error_code(*nested) == -32700);
+  CHECK(nested->dump().find("deeper than 128 levels") != std::string::npos);
 
   CHECK(error_code(c.request("no/such/method")) == -32601);
   CHECK(error_code(c.request("tools/call", json::object())) == -32602);
