@@ -6,6 +6,7 @@
 #include "mcp/tools/para_tools.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/log.h"
 #include "schemas/schemas.h"
@@ -50,6 +51,37 @@ std::vector<std::string> domain_list(const json& args, const char* key) {
     }
   }
   return out;
+}
+
+// A file an MCP client names (a task file, a setup script): only inside the
+// repository. A person can name any file with the CLI; a client must not
+// make para read a host file into a session (and show it back), nor run one.
+// Returns the resolved path, symlinks followed, or nullopt when absent.
+Result<std::optional<std::string>> repo_file(const ss::Repo& repo, const json& args,
+                                             const char* key) {
+  namespace fs = std::filesystem;
+  const std::optional<std::string> given = opt_string(args, key);
+  if (!given || given->empty()) return given;
+  const std::string what = std::string(key) + ": " + *given;
+  if (*given == "-") {
+    return fail(Errc::invalid_argument, what + " (stdin) is for the CLI; pass the task as prompt");
+  }
+  auto inside = [](const fs::path& path, const fs::path& root) {
+    const std::string p = path.string(), r = root.string();
+    return p.size() > r.size() && p.compare(0, r.size(), r) == 0 && p[r.size()] == '/';
+  };
+  const fs::path lexical = (fs::path(repo.root) / *given).lexically_normal();
+  std::error_code ec;
+  const fs::path root = fs::canonical(repo.root, ec);
+  if (inside(lexical, fs::path(repo.root).lexically_normal())) {
+    const fs::path real = fs::canonical(lexical, ec);
+    if (ec) return fail(Errc::not_found, what + " does not exist in the repository");
+    if (inside(real, root)) return std::optional<std::string>(real.string());
+  }
+  return fail(Errc::denied,
+              what + " is outside the repository " + repo.root +
+                  "; MCP clients name files inside it (a person can use any file with para "
+                  "start -f)");
 }
 
 ss::SandboxFlags sandbox_flags(const json& args) {
@@ -101,10 +133,14 @@ std::vector<Spec> specs(const std::string& repo_root) {
        "with para_wait, para_status_show and para_logs.",
        hints(false, false, false),
        [](const ss::Repo& repo, const json& a, ToolContext& ctx) {
+         Result<std::optional<std::string>> file = repo_file(repo, a, "file");
+         if (!file) return Result<json>(fail(file.error()));
+         Result<std::optional<std::string>> setup = repo_file(repo, a, "setup_script");
+         if (!setup) return Result<json>(fail(setup.error()));
          ss::StartRequest rq{
              .name = opt_string(a, "name"),
              .prompt = opt_string(a, "prompt"),
-             .prompt_file = opt_string(a, "file"),
+             .prompt_file = *file,
              .dangerously_skip_permissions = flag(a, "dangerously_skip_permissions"),
              .sandbox = sandbox_flags(a),
              .container = ss::ContainerFlags{.container = flag(a, "container"),
@@ -113,12 +149,8 @@ std::vector<Spec> specs(const std::string& repo_root) {
                                              .docker_args =
                                                  a.value("docker_args", std::vector<std::string>{}),
                                              .no_forward_keys = flag(a, "no_forward_keys")},
-             .setup_script = opt_string(a, "setup_script"),
+             .setup_script = *setup,
              .cwd = repo.root};
-         if (rq.prompt_file && *rq.prompt_file == "-") {
-           return Result<json>(fail(Errc::invalid_argument,
-                                    "file: '-' (stdin) is for the CLI; pass the task as prompt"));
-         }
          return ss::start_session(repo, rq, progress_of(ctx));
        },
        ss::start_text, true},
@@ -147,9 +179,11 @@ std::vector<Spec> specs(const std::string& repo_root) {
        "the agent launched.",
        hints(false, false, false),
        [](const ss::Repo& repo, const json& a, ToolContext&) {
+         Result<std::optional<std::string>> file = repo_file(repo, a, "file");
+         if (!file) return Result<json>(fail(file.error()));
          return ss::resume_session(repo, ss::ResumeRequest{.session = opt_string(a, "session"),
                                                            .prompt = opt_string(a, "prompt"),
-                                                           .prompt_file = opt_string(a, "file"),
+                                                           .prompt_file = *file,
                                                            .dangerously_skip_permissions = flag(
                                                                a, "dangerously_skip_permissions"),
                                                            .sandbox = sandbox_flags(a),

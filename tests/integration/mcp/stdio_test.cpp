@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "core/fs.h"
@@ -204,6 +205,55 @@ TEST_SUITE("integration/mcp/stdio") {
         c.request("tools/call", {{"name", "test_echo"}, {"arguments", {{"text", text}}}});
     CHECK(r["result"]["content"][0]["text"] == text);
     CHECK_FALSE(path_exists(marker));
+  }
+
+  TEST_CASE(
+      "para_start and para_resume take task files and setup scripts only from the repository") {
+    namespace fs = std::filesystem;
+    TempGitRepo repo;
+    TempDir outside;
+    write_text(outside / "secret.txt", "TOP-SECRET-LINE\n");
+    write_text(outside / "setup.sh", "#!/bin/sh\ntouch " + (outside / "ran") + "\n");
+    fs::create_symlink(outside / "secret.txt", repo / "link.md");
+    repo.write("task.md", "the task from the repository\n");
+    fs::create_directories(repo.home() + "/.config/para");
+    write_text(repo.home() + "/.config/para/config.toml", "[agent]\ncommand = [\"true\"]\n");
+    std::vector<std::string> argv = {"env"};
+    argv.insert(argv.end(), repo.env().begin(), repo.env().end());
+    argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
+    StdioClient c(argv);
+    c.initialize();
+    auto call = [&](const std::string& tool, const json& args) {
+      return c.request("tools/call", {{"name", tool}, {"arguments", args}})["result"];
+    };
+    const std::string up = fs::relative(outside / "secret.txt", repo.path()).string();
+    REQUIRE(up.rfind("../", 0) == 0);
+    for (const json& args :
+         {json{{"name", "a1"}, {"file", outside / "secret.txt"}},
+          json{{"name", "a2"}, {"file", up}}, json{{"name", "a3"}, {"file", "link.md"}},
+          json{{"name", "a4"}, {"setup_script", outside / "setup.sh"}},
+          json{{"name", "a5"}, {"prompt", "x"}, {"setup_script", up}}}) {
+      CAPTURE(args.dump());
+      const json r = call("para_start", args);
+      CHECK(r["isError"] == true);
+      const std::string text = r["content"][0]["text"];
+      CHECK(text.find("is outside the repository") != std::string::npos);
+      CHECK(text.find("TOP-SECRET") == std::string::npos);
+    }
+    const json missing = call("para_start", {{"name", "a6"}, {"file", "no-such.md"}});
+    CHECK(missing["content"][0]["text"].get<std::string>().find(
+              "does not exist in the repository") != std::string::npos);
+    CHECK_FALSE(path_exists(outside / "ran"));
+    CHECK(call("para_list", json::object())["structuredContent"]["sessions"].empty());
+
+    // Inside the repository, the same arguments work.
+    const json ok = call("para_start", {{"name", "ok"}, {"file", "task.md"}});
+    CHECK_MESSAGE(!ok.value("isError", false), ok.dump());
+    CHECK(read_text(repo.path() + "/.para/state/ok.task") == "the task from the repository\n");
+    const json resume = call("para_resume", {{"session", "ok"}, {"file", up}});
+    CHECK(resume["isError"] == true);
+    CHECK(resume["content"][0]["text"].get<std::string>().find("is outside the repository") !=
+          std::string::npos);
   }
 
   TEST_CASE("end of input is a clean exit, also with a request in flight") {
