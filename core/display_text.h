@@ -32,6 +32,13 @@ std::string fit_columns(const std::string& text, size_t columns);
 /// `text` fitted, then padded with spaces to exactly `columns` columns.
 std::string pad_columns(const std::string& text, size_t columns);
 
+/// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or
+/// code points past U+10FFFF), as JSON output requires.
+bool valid_utf8(std::string_view text);
+
+/// At most `max_bytes` of `text`, never ending inside a character.
+std::string cut_utf8(const std::string& text, size_t max_bytes);
+
 /// The code point at text[i], and its length in bytes. Assumes well-formed
 /// UTF-8 (printable()'s output); a stray byte is one code point of itself.
 char32_t decode_utf8(std::string_view text, size_t i, size_t& length);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/display_text.h"
 #include "core/fs.h"
 #include "core/json_input.h"
 #include "core/json_schema.h"
@@ -585,7 +586,7 @@ Result<json> set_config_value(const std::string& toml_path, const std::string& k
   }
   if (const std::vector<std::string> errors = config_problems(updated); !errors.empty()) {
     std::string shown = typed->dump();
-    if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+    if (shown.size() > 80) shown = cut_utf8(shown, 77) + "...";
     std::string message =
         "not written: " + key + " = " + shown + " would make " + toml_path + " invalid:";
     for (const std::string& e : errors) message += "\n  " + e;

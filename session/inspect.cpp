@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/display_text.h"
 #include "core/fs.h"
 #include "core/json_input.h"
 #include "session/internal.h"
@@ -118,7 +119,7 @@ json describe_session(const Repo& repo, const std::string& name, bool verbose,
       {"log_path", repo.log_path(s.name)},
   };
   if (s.task_description && s.task_description->size() > 500) {
-    out["task"] = s.task_description->substr(0, 500) + "...";
+    out["task"] = cut_utf8(*s.task_description, 500) + "...";
   }
   if (s.is_container) out["container"] = s.container;
   std::optional<AgentStatus> status = load_status(repo.status_path(s.name));

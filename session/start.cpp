@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/clock.h"
+#include "core/display_text.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "session/agent.h"
@@ -59,6 +60,11 @@ Result<std::optional<std::string>> load_prompt(const std::optional<std::string>&
   }
   if (prompt.find('\0') != std::string::npos) {
     return fail(Errc::invalid_argument, "the prompt contains a NUL byte; prompts must be text");
+  }
+  if (!valid_utf8(prompt)) {
+    return fail(Errc::invalid_argument,
+                std::string("the prompt") + (file ? " file" : "") +
+                    " is not UTF-8 text; convert it first (e.g. iconv -f latin1 -t utf-8)");
   }
   if (prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
     return fail(Errc::invalid_argument,

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/clock.h"
+#include "core/display_text.h"
 #include "core/fs.h"
 #include "session/ops.h"
 #include "session/store.h"
@@ -76,6 +77,10 @@ std::pair<int64_t, int64_t> diff_stats(const Repo& repo, const SessionState& s) 
 }  // namespace
 
 Result<json> update_status(const Repo& repo, const StatusUpdate& u) {
+  if (!valid_utf8(u.task)) {
+    return fail(Errc::invalid_argument,
+                "the task text is not UTF-8; say what you are doing in UTF-8");
+  }
   if (u.task.find_first_not_of(" \t\r\n") == std::string::npos) {
     return fail(Errc::invalid_argument, "the task text is empty; say what you are doing");
   }

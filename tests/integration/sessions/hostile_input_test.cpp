@@ -223,7 +223,9 @@ TEST_SUITE("integration/sessions/hostile") {
     ParaRepo r;
     REQUIRE(r.para({"start", "esc"}).exit_code == 0);
     // Set the window title, clear the screen, reverse "exe.txt" (U+202E).
-    const std::string task = "evil \x1b]0;PWNED\x07\x1b[2J \xe2\x80\xae" "exe.txt 日本語";
+    const std::string task =
+        "evil \x1b]0;PWNED\x07\x1b[2J \xe2\x80\xae"
+        "exe.txt 日本語";
     Completed update = r.para({"status", task, "--tests", "passed"}, r.worktree("esc"));
     REQUIRE_MESSAGE(update.exit_code == 0, update.err);
 
@@ -236,6 +238,29 @@ TEST_SUITE("integration/sessions/hostile") {
     CHECK(text.out.find("evil ?]0;PWNED??[2J ?exe.txt …") != std::string::npos);
     // The data itself is kept byte for byte: JSON carries it escaped.
     CHECK(r.para_json({"status", "show", "esc"})["status"]["current_task"] == task);
+  }
+
+  TEST_CASE("prompts and status text that are not UTF-8 are refused; long tasks cut cleanly") {
+    ParaRepo r;
+    r.set_agent({"true"});
+    write_text(r.scratch() + "/latin1.txt", "caf\xe9 task\n");
+    const std::string before = r.snapshot();
+    Completed latin = r.para({"start", "lat", "-f", r.scratch() + "/latin1.txt"});
+    CHECK(latin.exit_code == 1);
+    CHECK(latin.err.find("the prompt file is not UTF-8 text") != std::string::npos);
+    CHECK(r.snapshot() == before);
+
+    // 499 bytes and then a two-byte character: list cuts before it.
+    REQUIRE(
+        r.para({"start", "long", "-p", std::string(499, 'a') + "\xc3\xa9 and more"}).exit_code ==
+        0);
+    json list = r.para_json({"list"});
+    REQUIRE(list["sessions"].size() == 1);
+    CHECK(list["sessions"][0]["task"] == std::string(499, 'a') + "...");
+
+    Completed status = r.para({"status", "bad \xff", "--tests", "passed"}, r.worktree("long"));
+    CHECK(status.exit_code == 1);
+    CHECK(status.err.find("the task text is not UTF-8") != std::string::npos);
   }
 
   TEST_CASE("a corrupt or truncated state file is a clear error and nothing changes") {

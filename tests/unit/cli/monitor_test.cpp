@@ -228,56 +228,5 @@ TEST_CASE("render_monitor: a detail view shows the newest lines that fit") {
   CHECK(text.find("NAME") == std::string::npos);
 }
 
-TEST_CASE("printable keeps UTF-8 text and replaces every control character") {
-  CHECK(printable("plain text") == "plain text");
-  CHECK(printable("d\xc3\xa9j\xc3\xa0 \xe2\x80\xa6 \xf0\x9f\x99\x82") ==
-        "d\xc3\xa9j\xc3\xa0 \xe2\x80\xa6 \xf0\x9f\x99\x82");
-  CHECK(printable("a\x1b[2Jb\tc\x7f") == "a?[2Jb?c?");
-  CHECK(printable("\xc2\x9b"
-                  "31m") == "??31m");  // U+009B, CSI to some terminals
-  CHECK(printable("\x9b"
-                  "31m") == "?31m");          // a lone C1 byte
-  CHECK(printable("\xc3") == "?");            // cut short
-  CHECK(printable("\xc0\xaf") == "??");       // overlong
-  CHECK(printable("\xff\xbf\xbf") == "???");  // never UTF-8
-}
-
-TEST_CASE("printable replaces the controls that reorder or break displayed text") {
-  // "Trojan Source": RLO makes "exe.txt" show as "txt.exe".
-  CHECK(printable("a\u202eexe.txt") == "a?exe.txt");
-  CHECK(printable("\u2066x\u2069 \u200e\u200f\u061c") == "?x? ???");
-  CHECK(printable("line\u2028next\u2029") == "line?next?");
-  CHECK(printable("\u2026\u2030\u2065") == "\u2026\u2030\u2065");  // neighbours stay
-}
-
-TEST_CASE("display_columns: wide characters take two columns, combining marks none") {
-  CHECK(display_columns("abc") == 3);
-  CHECK(display_columns("déjà") == 4);
-  CHECK(display_columns("e\u0301") == 1);  // e + combining acute
-  CHECK(display_columns("漢字") == 4);
-  CHECK(display_columns("セッション") == 10);
-  CHECK(display_columns("한국어") == 6);
-  CHECK(display_columns("ｆｕｌｌ") == 8);  // fullwidth Latin
-  CHECK(display_columns("🙂✅") == 4);
-  CHECK(display_columns("a\u200bb") == 2);  // zero-width space
-  CHECK(display_columns("\u2026") == 1);
-  CHECK(char_columns(0x3000) == 2);
-  CHECK(char_columns(0x303f) == 1);
-  CHECK(char_columns(0x20000) == 2);
-}
-
-TEST_CASE("fit_columns cuts on columns, never inside a character") {
-  CHECK(fit_columns("abc", 3) == "abc");
-  CHECK(fit_columns("abcd", 3) == "ab…");
-  CHECK(fit_columns("ééé", 3) == "ééé");
-  CHECK(fit_columns("éééé", 3) == "éé…");
-  CHECK(fit_columns("abc", 0).empty());
-  CHECK(fit_columns("漢字", 4) == "漢字");
-  CHECK(fit_columns("漢字漢", 4) == "漢…");  // 2 + 1 for the mark
-  CHECK(fit_columns("漢字漢", 5) == "漢字…");
-  CHECK(fit_columns("a漢字", 3) == "a…");  // 漢 would straddle the edge
-  CHECK(display_columns(fit_columns("a漢字", 3)) == 2);
-}
-
 }  // namespace
 }  // namespace para::cli
