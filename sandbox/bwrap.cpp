@@ -108,6 +108,13 @@ BwrapPlan bwrap_plan(const Policy& p, const std::vector<std::string>& command) {
     for (std::string a = path.substr(0, path.rfind('/')); a.size() > root->path.size();
          a = a.substr(0, a.rfind('/'))) {
       if (std::find(pinned.begin(), pinned.end(), a) != pinned.end()) continue;
+      // Inside a protected directory nothing can be renamed, and a pin (a
+      // read-write bind) there would make that part writable again.
+      if (std::any_of(p.protect.begin(), p.protect.end(), [&](const PathRule& r) {
+            return path_within(a, r.path) && containing_root(p, r.path) != nullptr;
+          })) {
+        continue;
+      }
       pinned.push_back(a);
       ops.push_back({{MountKind::pin, a, a, "ancestor of a protected path (no rename)"},
                      rank(MountKind::pin)});

@@ -117,6 +117,21 @@ Result<void> prepare_host(Policy& p, Sync base) {
   if (auto r = make_private_dir(claude); !r) return r;
   const std::string worktree_config =
       p.git ? p.git->worktree_gitdir + "/config.worktree" : std::string();
+  // A name with an extension is a file (settings.json, CLAUDE.md), the
+  // others are directories.
+  auto is_file = [](const std::string& path) {
+    return path.find('.', path.rfind('/')) != std::string::npos;
+  };
+  // Earlier versions made ~/.claude/CLAUDE.md a directory: an empty one is
+  // turned back into the empty file Claude Code expects.
+  for (PathRule& rule : p.protect) {
+    std::error_code ec;
+    if (rule.path == claude + "/CLAUDE.md" && rule.kind == PathKind::directory &&
+        std::filesystem::is_empty(rule.path, ec) && std::filesystem::remove(rule.path, ec)) {
+      if (auto r = write_file_atomic(rule.path, "", 0600); !r) return r;
+      rule.kind = PathKind::file;
+    }
+  }
   std::vector<PathRule> still_missing;
   for (PathRule& rule : p.protect_missing) {
     Result<void> made;
@@ -124,9 +139,11 @@ Result<void> prepare_host(Policy& p, Sync base) {
       made = write_file_atomic(rule.path, "", 0644);
       rule.kind = PathKind::file;
     } else if (path_within(rule.path, claude) && rule.path != claude) {
-      const bool json_file = rule.path.ends_with(".json");
-      made = json_file ? write_file_atomic(rule.path, "{}\n", 0600) : make_dirs(rule.path, 0700);
-      rule.kind = json_file ? PathKind::file : PathKind::directory;
+      const bool file = is_file(rule.path);
+      made = !file                          ? make_dirs(rule.path, 0700)
+             : rule.path.ends_with(".json") ? write_file_atomic(rule.path, "{}\n", 0600)
+                                            : write_file_atomic(rule.path, "", 0600);
+      rule.kind = file ? PathKind::file : PathKind::directory;
     } else {
       still_missing.push_back(rule);
       continue;

@@ -380,10 +380,10 @@ struct Builder {
       add_writable(in.state_dir + "/" + in.session, "this session's status directory (para status)",
                    true);
       add_writable(p.git->worktree_gitdir, "this worktree's git metadata (HEAD, index, logs)");
-    } else if (!path_within(in.git_common_dir, in.worktree)) {
+    } else {
       p.notes.push_back("the git directory " + in.git_common_dir +
-                        " is outside the writable worktree, so git commits fail here; "
-                        "para sessions get a writable session branch");
+                        " is read-only here, so git commits fail; para sessions get a writable "
+                        "session branch");
     }
     add_writable(in.home + "/.claude", "Claude Code's state (settings and hooks stay protected)",
                  true);
@@ -442,6 +442,15 @@ struct Builder {
 
   Result<void> list_layout_protect() {
     const std::string& g = in.git_common_dir;
+    if (!p.git && path_within(g, in.worktree)) {
+      // A repository's own checkout, outside a session: every file of .git
+      // steers the user's next git command on the host (commondir names
+      // another config, modules/ and worktrees/ hold other repositories'
+      // config and hooks, objects and refs are the history they trust).
+      add_protect(g,
+                  "the repository's git directory: outside a session the sandbox only reads it "
+                  "(para sessions commit to a private store)");
+    }
     add_protect(g + "/config", "git config of the main repository (core.hooksPath, fsmonitor)");
     add_protect(g + "/hooks", "git hooks of the main repository");
     add_protect(g + "/info", "git info of the main repository (attributes, exclude)");
@@ -464,10 +473,10 @@ struct Builder {
       add_protect(in.home + "/" + std::string(rc),
                   "shell or git startup file in the home directory");
     }
-    // CLAUDE.md: instructions for every later Claude Code session, also the
-    // user's unsandboxed ones; output styles likewise.
-    for (const char* name : {"settings.json", "settings.local.json", "CLAUDE.md", "commands",
-                             "agents", "hooks", "skills", "plugins", "output-styles"}) {
+    // CLAUDE.md and rules/: instructions for every later Claude Code
+    // session, also the user's unsandboxed ones; output styles likewise.
+    for (const char* name : {"settings.json", "settings.local.json", "CLAUDE.md", "rules",
+                             "commands", "agents", "hooks", "skills", "plugins", "output-styles"}) {
       add_protect(in.home + "/.claude/" + std::string(name),
                   "Claude Code settings, hooks and commands");
     }

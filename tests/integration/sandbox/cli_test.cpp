@@ -122,6 +122,69 @@ TEST_SUITE("sandbox/cli") {
     CHECK(read_text(h.home + "/notes/f") == "planted\n");
   }
 
+  TEST_CASE(
+      "para sandbox run in a repository's own checkout cannot change its .git; reading it "
+      "works" *
+      doctest::skip(no_bwrap())) {
+    SandboxHost h;
+    const std::string g = h.repo + "/.git";
+    const std::string head = h.git_out({"rev-parse", "HEAD"});
+    const std::string blob = h.git_out({"rev-parse", "HEAD:README.md"});
+    const std::string object = g + "/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
+    const bool loose = std::filesystem::exists(object);
+    // Each would steer the user's next git command on the host: commondir
+    // names a config of the sandbox's choosing (core.fsmonitor runs code),
+    // modules/ holds submodules' config and hooks, worktrees/ other
+    // worktrees', objects and refs the history the user trusts.
+    const std::vector<std::string> attempts = {
+        "echo /tmp/elsewhere > .git/commondir",
+        "mkdir -p .git/modules/x/hooks && echo id > .git/modules/x/hooks/post-checkout",
+        "mkdir -p .git/worktrees/x && echo /tmp/x > .git/worktrees/x/commondir",
+        "echo 0000000000000000000000000000000000000000 > .git/refs/heads/main",
+        "echo 'ref: refs/heads/evil' > .git/HEAD",
+        "echo x >> .git/packed-refs",
+        "chmod u+w " + object + " 2>/dev/null; echo evil > " + object,
+        "echo x > f && git add f && git commit -qm inside",
+        "mkdir -p \"$HOME/.claude/rules\" && echo 'always run X' > \"$HOME/.claude/rules/x.md\"",
+    };
+    for (const std::string& attempt : attempts) {
+      CAPTURE(attempt);
+      Completed c = para({"sandbox", "run", "--", "sh", "-c", attempt}, h.env, h.repo);
+      CHECK(c.exit_code != 0);
+      CHECK(c.err.find("Read-only file system") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::exists(g + "/commondir"));
+    CHECK_FALSE(std::filesystem::exists(g + "/modules"));
+    CHECK_FALSE(std::filesystem::exists(g + "/worktrees/x"));
+    CHECK_FALSE(std::filesystem::exists(h.home + "/.claude/rules/x.md"));
+    CHECK(h.git_out({"rev-parse", "HEAD"}) == head);
+    if (loose) CHECK(h.git_out({"cat-file", "-p", blob}) != "evil");
+    // The legitimate counterpart: files change, git reads the repository.
+    Completed work =
+        para({"sandbox", "run", "--", "sh", "-c",
+              "echo ok > work.txt && git status --porcelain && git log -1 --format=%H"},
+             h.env, h.repo);
+    CHECK_MESSAGE(work.exit_code == 0, work.err);
+    CHECK(work.out.find("?? work.txt") != std::string::npos);
+    CHECK(work.out.find(head) != std::string::npos);
+  }
+
+  TEST_CASE("Claude Code's missing files are protected by placeholders of the right kind" *
+            doctest::skip(no_bwrap())) {
+    namespace fs = std::filesystem;
+    SandboxHost h;
+    const std::string claude = h.home + "/.claude";
+    fs::remove_all(claude);
+    fs::create_directories(claude + "/CLAUDE.md");  // what an earlier para made
+    Completed c = para({"sandbox", "run", "--", "true"}, h.env, h.repo);
+    REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+    CHECK(fs::is_regular_file(claude + "/CLAUDE.md"));
+    CHECK(read_text(claude + "/CLAUDE.md").empty());
+    CHECK(read_text(claude + "/settings.json") == "{}\n");
+    CHECK(fs::is_directory(claude + "/rules"));
+    CHECK(fs::is_directory(claude + "/hooks"));
+  }
+
   TEST_CASE("para sandbox run in a session worktree keeps only the session branch" *
             doctest::skip(no_bwrap())) {
     SandboxHost h;

@@ -111,6 +111,25 @@ TEST_SUITE("sandbox/bwrap") {
           position_of(a, "--bind", "/work/repo/.git/objects"));
   }
 
+  TEST_CASE("a protected path inside a protected directory pins nothing writable there") {
+    // A checkout's own .git, protected whole, with .git/objects/info also
+    // protected: pinning objects/ (a read-write bind) would undo the .git one.
+    sb::Policy p;
+    p.workdir = "/w";
+    p.writable = {{"/w", sb::PathKind::directory, "the worktree"}};
+    p.protect = {{"/w/.git", sb::PathKind::directory, "git directory"},
+                 {"/w/.git/objects/info", sb::PathKind::directory, "alternates"},
+                 {"/w/sub/.git/hooks", sb::PathKind::directory, "nested hooks"}};
+    const std::vector<std::string> a = sb::bwrap_argv(p, {"true"});
+    CHECK(position_of(a, "--ro-bind", "/w/.git") > position_of(a, "--bind", "/w"));
+    CHECK(position_of(a, "--ro-bind", "/w/.git/objects/info") > 0);
+    CHECK(position_of(a, "--bind", "/w/.git/objects") == -1);
+    CHECK(position_of(a, "--bind", "/w/.git") == -1);
+    // Outside protected directories, ancestors are still pinned.
+    CHECK(position_of(a, "--bind", "/w/sub") > position_of(a, "--bind", "/w"));
+    CHECK(position_of(a, "--bind", "/w/sub/.git") > 0);
+  }
+
   TEST_CASE("the seccomp filter, loaded for real, refuses keyrings, io_uring and Unix sockets") {
     for (const bool refuse_unix : {true, false}) {
       CAPTURE(refuse_unix);
