@@ -526,6 +526,16 @@ void Session::run_async(const json& id, const std::string& method, const json& p
   }
   auto self = shared_from_this();
   const bool queued = server_.submit([self, state, id, method, params] {
+    bool cancelled_in_queue = false;
+    {
+      std::lock_guard lock(state->mutex);
+      cancelled_in_queue = state->cancelled;
+    }
+    if (cancelled_in_queue) {  // cancelled before a worker took it: never run
+      log::debug("mcp") << method << " " << id.dump() << " was cancelled before it started";
+      self->finish_request(state, json());
+      return;
+    }
     json response;
     try {
       response = self->dispatch_async(id, method, params, state);

@@ -294,6 +294,11 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
     if (auto r = run_setup_script(repo, s, **setup); !r) return fail(rollback(r.error()));
   }
 
+  // The caller gave up (an MCP client's notifications/cancelled): undo it
+  // all while no agent runs yet. Once one does, the session stays.
+  if (progress.cancelled && progress.cancelled()) {
+    return fail(rollback(Error{Errc::conflict, "the start was cancelled; nothing was kept"}));
+  }
   json agent = nullptr;
   if (*prompt) {
     Result<SupervisorInfo> info = pending->go();

@@ -256,6 +256,31 @@ TEST_SUITE("integration/mcp/stdio") {
           std::string::npos);
   }
 
+  TEST_CASE("a para_start cancelled by the client leaves no session behind") {
+    TempGitRepo repo;
+    std::filesystem::create_directories(repo.home() + "/.config/para");
+    write_text(repo.home() + "/.config/para/config.toml", "[agent]\ncommand = [\"true\"]\n");
+    std::vector<std::string> argv = {"env"};
+    argv.insert(argv.end(), repo.env().begin(), repo.env().end());
+    argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
+    StdioClient c(argv);
+    c.initialize();
+    // The request and its cancellation in one write: the start is under way
+    // (or still queued) when the cancellation arrives.
+    c.send_raw(
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"para_start\",\"arguments\":{\"name\":\"cancelme\",\"prompt\":\"x\"}}}\n"
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
+        "\"requestId\":7}}\n");
+    // No response to id 7 ever comes. A start takes well under a second.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const json list =
+        c.request("tools/call", {{"name", "para_list"}, {"arguments", json::object()}});
+    CHECK(list["result"]["structuredContent"]["sessions"].empty());
+    CHECK(repo.git({"rev-parse", "--verify", "-q", "refs/heads/para/cancelme"}).exit_code != 0);
+    CHECK_FALSE(std::filesystem::exists(repo.path() + "/.para/worktrees/cancelme"));
+  }
+
   TEST_CASE("end of input is a clean exit, also with a request in flight") {
     StdioClient idle(fixture());
     idle.initialize();
