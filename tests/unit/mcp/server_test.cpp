@@ -81,6 +81,7 @@ struct ServerFixture {
   std::shared_ptr<Recorder> standalone = std::make_shared<Recorder>();
   std::shared_ptr<Session> session;
   std::atomic<bool> saw_cancel{false};
+  std::atomic<bool> block_started{false};
 
   ServerFixture() {
     REQUIRE(server.add_tool(
@@ -133,6 +134,7 @@ struct ServerFixture {
                          .description = "Blocks until cancelled",
                          .input_schema = object_schema(json::object()),
                          .handler = [this](const json&, ToolContext& ctx) -> Result<ToolResult> {
+                           block_started = true;
                            while (!ctx.wait_cancelled(10ms)) {
                            }
                            saw_cancel = true;
@@ -383,6 +385,8 @@ TEST_SUITE("mcp/server") {
     // The reader is free meanwhile: ping is answered.
     CHECK(call(request(43, "ping"))["result"] == json::object());
     CHECK(session->in_flight() == 1);
+    // Running, not queued (a request cancelled in the queue never runs).
+    while (!block_started) std::this_thread::sleep_for(1ms);
     session->receive({{"jsonrpc", "2.0"},
                       {"method", "notifications/cancelled"},
                       {"params", {{"requestId", 42}}}},
