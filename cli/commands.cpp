@@ -24,7 +24,9 @@ std::string top_help() {
   }
   out +=
       "\nRun 'para <COMMAND> --help' for the options of a command.\n"
-      "Exit codes: 0 success, 1 the operation failed, 2 usage error.\n";
+      "Exit codes: 0 success; 1 the operation failed or refused a name or value; 2 the\n"
+      "command line is wrong (unknown command or option, missing or extra arguments; for\n"
+      "sandbox commands also an option value they cannot use).\n";
   return out;
 }
 

@@ -49,7 +49,8 @@ void print(const std::string& text);
 /// Pretty JSON plus a newline on stdout.
 void print_json(const nlohmann::json& value);
 /// "para: <message>" on stderr (or a JSON error object on stdout with --json);
-/// returns kExitFailed, or kExitUsage for usage errors.
+/// returns kExitFailed. (kExitUsage is for command lines the parser refuses,
+/// before any operation runs; an operation refusing a value is a failure.)
 int report_error(const Error& error, bool json = false);
 
 }  // namespace para::cli
