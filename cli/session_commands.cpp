@@ -384,6 +384,17 @@ int run_config_edit(const Args& a) {
   if (!current) return report_error(current.error());
   const std::string draft = file + ".edit.toml";
   if (auto d = make_dirs(file.substr(0, file.rfind('/'))); !d) return report_error(d.error());
+  struct stat draft_st, file_st;
+  if (::stat(draft.c_str(), &draft_st) == 0 && ::stat(file.c_str(), &file_st) == 0 &&
+      (file_st.st_mtim.tv_sec > draft_st.st_mtim.tv_sec ||
+       (file_st.st_mtim.tv_sec == draft_st.st_mtim.tv_sec &&
+        file_st.st_mtim.tv_nsec > draft_st.st_mtim.tv_nsec))) {
+    // Saving the old draft would undo whatever changed the file since.
+    return report_error(fail(Errc::conflict, "the draft of an earlier edit, " + draft +
+                                                 ", is older than " + file +
+                                                 ", which changed since. Copy what you need "
+                                                 "from the draft, delete it, then edit again."));
+  }
   if (!path_exists(draft)) {
     Result<std::string> text = read_file(file);
     if (auto w = write_file_atomic(draft, text ? *text : config_to_toml(*current)); !w) {
@@ -393,7 +404,19 @@ int run_config_edit(const Args& a) {
   const char* editor = std::getenv("VISUAL");
   if (editor == nullptr || *editor == '\0') editor = std::getenv("EDITOR");
   const std::string program = editor && *editor ? editor : "vi";
-  Result<pid_t> pid = spawn(SpawnOptions{.argv = {program, draft},
+  // "code --wait": words split at blanks, as most editors' settings are
+  // written; no shell runs it.
+  std::vector<std::string> argv;
+  for (size_t i = 0; i < program.size();) {
+    const size_t start = program.find_first_not_of(" \t", i);
+    if (start == std::string::npos) break;
+    const size_t end = std::min(program.find_first_of(" \t", start), program.size());
+    argv.push_back(program.substr(start, end - start));
+    i = end;
+  }
+  if (argv.empty()) argv.push_back("vi");
+  argv.push_back(draft);
+  Result<pid_t> pid = spawn(SpawnOptions{.argv = argv,
                                          .stdin_fd = STDIN_FILENO,
                                          .stdout_fd = STDOUT_FILENO,
                                          .stderr_fd = STDERR_FILENO,
@@ -569,7 +592,11 @@ std::vector<Command> session_commands() {
        run_config_set},
       {{.path = {"config", "edit"},
         .summary = "Edit the configuration in $EDITOR (validated)",
-        .options = {{"project", 0, "", "Edit the project file instead of the user file"}}},
+        .options = {{"project", 0, "", "Edit the project file instead of the user file"}},
+        .details =
+            "Opens a draft copy in $VISUAL or $EDITOR (default vi). Its words are split at\n"
+            "blanks, so \"code --wait\" works; no shell runs it. Only a valid draft replaces\n"
+            "the file; an invalid one is kept for the next edit, unless the file changed since."},
        run_config_edit},
   };
 }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "tests/integration/sessions/para_repo.h"
 
@@ -290,6 +291,39 @@ TEST_SUITE("integration/sessions/hostile") {
       // The other session is still listed.
       CHECK(r.para({"list"}).out.find("good") != std::string::npos);
     }
+  }
+
+  TEST_CASE("config edit: an editor with arguments, a bad draft kept, a stale draft refused") {
+    ParaRepo r;
+    const std::string config = r.repo().home() + "/.config/para/config.toml";
+    REQUIRE(r.para({"config", "set", "session.preserve_on_finish", "true"}).exit_code == 0);
+    auto edit_with = [&](const std::string& body) {
+      const std::string editor =
+          r.script("editor.sh", "#!/bin/sh\n[ \"$1\" = --wait ] || exit 3\n" + body);
+      std::vector<std::string> env = r.env();
+      env.push_back("VISUAL=" + editor + " --wait");  // as "code --wait" is written
+      return run_cmd({built_binary("para"), "config", "edit"}, env, r.path());
+    };
+    // A draft that is not valid TOML: refused, kept, the file unchanged.
+    const std::string before = read_text(config);
+    Completed bad = edit_with("printf 'not toml [' > \"$2\"\n");
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.err.find("Your draft is kept in " + config + ".edit.toml") != std::string::npos);
+    CHECK(read_text(config) == before);
+    // The configuration changes meanwhile: saving the old draft would undo that.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(r.para({"config", "set", "git.auto_stage", "false"}).exit_code == 0);
+    const std::string changed = read_text(config);
+    Completed stale = edit_with("printf '[git]\\nauto_stage = true\\n' > \"$2\"\n");
+    CHECK(stale.exit_code == 1);
+    CHECK(stale.err.find("is older than " + config + ", which changed since") != std::string::npos);
+    CHECK(read_text(config) == changed);
+    // Without the old draft, an edit is saved (and its draft removed).
+    std::filesystem::remove(config + ".edit.toml");
+    Completed ok = edit_with("printf '[git]\\nauto_stage = true\\n' > \"$2\"\n");
+    CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+    CHECK(read_text(config) == "[git]\nauto_stage = true\n");
+    CHECK_FALSE(std::filesystem::exists(config + ".edit.toml"));
   }
 
   TEST_CASE("a config value of the wrong type is refused and the file is unchanged") {
