@@ -186,6 +186,9 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
                       }});
     }
   }
+  // In a directory of the user's (directories.state_dir), a file named like
+  // para's may be theirs: only para's own directory is swept.
+  if (!repo.owns_state_dir()) return;
   for (const auto& e : fs::directory_iterator(repo.state_dir(), ec)) {
     const std::string file = e.path().filename().string();
     const std::string path = e.path().string();

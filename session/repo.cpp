@@ -88,6 +88,13 @@ Result<Repo> open_known_repo(const std::string& root, const std::string& common_
   return repo;
 }
 
+bool Repo::owns_state_dir() const {
+  // .para/ is para's own; any other place only when para made it.
+  const std::string state = fs::path(state_dir()).lexically_normal().string();
+  const std::string own = para_dir() + "/";
+  return state.compare(0, own.size(), own) == 0 || path_exists(state_owner_marker());
+}
+
 std::optional<std::string> session_from_cwd(const Repo& repo, const std::string& cwd) {
   std::error_code ec;
   const std::string dir = fs::weakly_canonical(cwd.empty() ? current_dir() : cwd, ec).string();
@@ -102,8 +109,18 @@ std::optional<std::string> session_from_cwd(const Repo& repo, const std::string&
 }
 
 Result<void> ensure_para_dirs(const Repo& repo) {
+  // The marker matters only outside .para/ (see owns_state_dir).
+  const bool new_state_dir = !path_exists(repo.state_dir()) && !repo.owns_state_dir();
   for (const std::string& dir : {repo.para_dir(), repo.state_dir(), repo.subtrees_dir()}) {
     if (auto r = make_dirs(dir); !r) return fail(r.error());
+  }
+  if (new_state_dir) {
+    if (auto r = write_file_atomic(repo.state_owner_marker(),
+                                   "para made this directory; para clean may remove stray files "
+                                   "in it\n");
+        !r) {
+      return fail(r.error());
+    }
   }
   const std::string ignore = repo.para_dir() + "/.gitignore";
   if (!path_exists(ignore)) {

@@ -53,6 +53,11 @@ class Repo {
   /// Lock files live apart and are never deleted: deleting a lock file that
   /// another process has open would let two holders in.
   std::string locks_dir() const { return state_dir() + "/.locks"; }
+  /// Written when para creates the state directory. Without it (a
+  /// directory of the user's, set as directories.state_dir), para clean
+  /// removes no file there that merely looks like para's.
+  std::string state_owner_marker() const { return state_dir() + "/.para-made"; }
+  bool owns_state_dir() const;
   std::string lock_path(const std::string& name) const {
     return locks_dir() + "/" + name + ".lock";
   }

@@ -124,6 +124,30 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(r.snapshot() == before);
   }
 
+  TEST_CASE("clean removes stray files only from a state directory para made") {
+    ParaRepo r;
+    // The user's own directory, named as the state directory.
+    fs::create_directories(r.path() + "/logs");
+    write_text(r.path() + "/logs/build.log", "important\n");
+    write_text(r.path() + "/logs/run.task", "keep\n");
+    REQUIRE(r.para({"config", "set", "directories.state_dir", "logs"}).exit_code == 0);
+    REQUIRE(r.para({"start", "x2"}).exit_code == 0);
+    json plan = r.para_json({"clean", "--dry-run"});
+    CHECK_FALSE(has_action(plan, "stale_file", "/logs/build.log"));
+    CHECK(r.para({"clean", "--force"}).exit_code == 0);
+    CHECK(read_text(r.path() + "/logs/build.log") == "important\n");
+    CHECK(read_text(r.path() + "/logs/run.task") == "keep\n");
+
+    // A directory para made itself is swept as before.
+    REQUIRE(r.para({"config", "set", "directories.state_dir", "para-state"}).exit_code == 0);
+    REQUIRE(r.para({"start", "x3"}).exit_code == 0);
+    CHECK(fs::exists(r.path() + "/para-state/.para-made"));
+    write_text(r.path() + "/para-state/gone.log", "left by an interrupted start\n");
+    CHECK(has_action(r.para_json({"clean", "--dry-run"}), "stale_file", "/para-state/gone.log"));
+    CHECK(r.para({"clean", "--force"}).exit_code == 0);
+    CHECK_FALSE(fs::exists(r.path() + "/para-state/gone.log"));
+  }
+
   TEST_CASE("a moved repository's worktree is never removed unchecked; clean reconnects it") {
     ParaRepo r;
     REQUIRE(r.para({"start", "lost"}).exit_code == 0);
