@@ -159,6 +159,12 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
   if (!marked) return fail(marked.error());
   if (auto r = complete_cancel(repo, *marked); !r) return fail(r.error());
   prune_archives(repo);
+  if (!git_branch_exists(repo.common_dir, *marked->archived_branch)) {
+    return json{{"session", *name},
+                {"archived_branch", nullptr},
+                {"message", "session '" + *name + "' cancelled; its branch " + marked->branch +
+                                " was already gone, so there is nothing to recover"}};
+  }
   return json{
       {"session", *name},
       {"archived_branch", *marked->archived_branch},

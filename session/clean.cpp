@@ -11,6 +11,7 @@
 #include "core/fs.h"
 #include "session/container.h"
 #include "session/internal.h"
+#include "session/names.h"
 #include "session/ops.h"
 #include "session/procs.h"
 #include "session/store.h"
@@ -132,6 +133,11 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
            path_exists(repo.state_path(n));
   };
   std::error_code ec;
+  std::vector<std::string> kept_branches;  // checked out in a worktree that stays
+  std::vector<std::string> kept_names;     // and those worktrees' names (their logs stay)
+  const std::string own = repo.para_dir() + "/";
+  const bool own_subtrees =
+      fs::path(repo.subtrees_dir()).lexically_normal().string().compare(0, own.size(), own) == 0;
   for (const auto& e : fs::directory_iterator(repo.subtrees_dir(), ec)) {
     const std::string n = e.path().filename().string();
     std::error_code type;
@@ -147,11 +153,31 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
            }});
       continue;
     }
-    // A directory git has no worktree registration for is not ours to delete.
+    // A directory git has no worktree registration for is not ours to
+    // delete; it is reported, since it blocks a session of that name.
     const std::optional<std::string> admin = repo.worktree_admin_dir(path);
-    if (!admin) continue;
+    if (!admin && !own_subtrees) continue;
+    if (!admin) {
+      plan.push_back({"unowned_directory_kept", path,
+                      "a directory that is neither a session's nor a git worktree is kept", [path] {
+                        return Result<void>(fail(
+                            Errc::conflict,
+                            path + " is not a git worktree and no session owns it; move what you "
+                                   "want to keep out of it and remove it"));
+                      }});
+      continue;
+    }
     Result<std::vector<StatusEntry>> changes = git_status(GitTarget::worktree(*admin, path));
     if (!changes || !changes->empty()) {
+      if (Result<std::string> head = read_untrusted_file(*admin + "/HEAD", 4096);
+          head && head->rfind("ref: refs/heads/", 0) == 0) {
+        std::string branch = head->substr(16);
+        while (!branch.empty() && (branch.back() == '\n' || branch.back() == '\r')) {
+          branch.pop_back();
+        }
+        kept_branches.push_back(branch);
+      }
+      kept_names.push_back(n);
       plan.push_back(
           {"orphan_worktree_kept", path,
            "a worktree no session owns has uncommitted changes and is kept", [path, changes] {
@@ -174,7 +200,12 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
     for (const std::string& b : *branches) {
       if (b.rfind(repo.archive_prefix(), 0) == 0) continue;
       const std::string n = b.substr(repo.config.branch_prefix.size() + 1);
-      if (has_state(n)) continue;
+      // Not a session's name (para/x/y): not para's; checked out in a kept
+      // worktree: git refuses to move it, and that worktree is reported.
+      if (has_state(n) || !validate_session_name(n) ||
+          std::find(kept_branches.begin(), kept_branches.end(), b) != kept_branches.end()) {
+        continue;
+      }
       plan.push_back({"orphan_branch", b,
                       "a branch no session owns is archived (or deleted when "
                       "it has no commits of its own)",
@@ -204,6 +235,7 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
     const bool temp =
         file.find(".tmp.") != std::string::npos || file.find(".diff-index.") != std::string::npos;
     const bool stray = !owner.empty() && owner[0] != '.' && !has_state(owner) &&
+                       std::find(kept_names.begin(), kept_names.end(), owner) == kept_names.end() &&
                        (e.is_regular_file(ec) || e.is_symlink(ec));
     if (!temp && !stray) continue;
     plan.push_back({"stale_file", path, "a file left by an interrupted command is removed", [path] {

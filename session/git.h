@@ -67,8 +67,9 @@ Result<std::optional<std::string>> git_current_branch(const GitTarget& where);
 Result<std::optional<std::string>> git_main_branch(const std::string& common_dir,
                                                    const GitTarget& main);
 
-/// Whether a local branch exists, from git's ref files (loose ref or
-/// packed-refs) without running git.
+/// Whether a local branch name is taken, from git's ref files (loose ref or
+/// packed-refs) without running git. A directory of branches below the
+/// name (para/x/y for para/x) counts: git cannot create the name either.
 bool git_branch_exists(const std::string& common_dir, const std::string& branch);
 
 /// The full object name a local branch points at, from git's ref files

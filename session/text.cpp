@@ -60,6 +60,7 @@ std::string finish_text(const json& r) {
 }
 
 std::string cancel_text(const json& r) {
+  if (!r["archived_branch"].is_string()) return shown(r, "message") + "\n";
   return "Session '" + shown(r, "session") +
          "' cancelled\n  Archived as: " + shown(r, "archived_branch") +
          "\n  To recover it: para recover " + shown(r, "session") + "\n";

@@ -124,6 +124,59 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(r.snapshot() == before);
   }
 
+  TEST_CASE("names git cannot use, directories git does not know and gone branches are reported") {
+    ParaRepo r;
+    auto git = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), "git");
+      return run_cmd(args, r.env(), r.path());
+    };
+    REQUIRE(r.para({"start", "x"}).exit_code == 0);  // .para/ exists
+    // para/foo/bar (not a session's) makes para/foo impossible for git.
+    REQUIRE(git({"branch", "para/foo/bar"}).exit_code == 0);
+    Completed start = r.para({"start", "foo"});
+    CHECK(start.exit_code == 1);
+    CHECK(start.err.find("branches named para/foo/... exist, so git cannot create the branch "
+                         "para/foo") != std::string::npos);
+    CHECK_FALSE(fs::exists(r.worktree("foo")));
+    CHECK_FALSE(fs::exists(r.state_dir() + "/foo.state"));
+    // clean leaves it alone: recover could not take the name foo/bar back.
+    CHECK(r.para({"clean", "--force"}).exit_code == 0);
+    CHECK(r.repo().git_out({"branch", "--list", "para/foo/bar"}) == "para/foo/bar");
+
+    // A directory git has no registration for: reported, kept.
+    fs::create_directories(r.path() + "/.para/worktrees/lo");
+    write_text(r.path() + "/.para/worktrees/lo/junk", "mine\n");
+    Completed clean = r.para({"clean", "--force"});
+    CHECK(clean.exit_code == 1);
+    CHECK(clean.out.find("unowned_directory_kept: " + r.path() + "/.para/worktrees/lo") !=
+          std::string::npos);
+    CHECK(read_text(r.path() + "/.para/worktrees/lo/junk") == "mine\n");
+    fs::remove_all(r.path() + "/.para/worktrees/lo");
+
+    // A corrupt state beside a worktree with changes: the worktree, its
+    // branch and its log stay, and the next clean does not fail on them.
+    r.set_agent({r.script("agent.sh", "#!/bin/sh\necho work > f\necho out\n")});
+    REQUIRE(r.para({"start", "c1", "-p", "x"}).exit_code == 0);
+    REQUIRE(r.para({"wait", "c1"}).exit_code == 0);
+    write_text(r.state_dir() + "/c1.state", "");
+    CHECK(r.para({"clean", "--force"}).exit_code == 0);  // the state is moved aside
+    Completed again = r.para({"clean", "--force"});
+    CHECK(again.out.find("orphan_worktree_kept") != std::string::npos);
+    CHECK(again.out.find("orphan_branch") == std::string::npos);
+    CHECK(fs::exists(r.state_dir() + "/c1.log"));
+    CHECK(r.repo().git_out({"branch", "--list", "--format=%(refname:short)", "para/c1"}) ==
+          "para/c1");
+
+    // Cancelling a session whose branch was deleted by hand archives nothing.
+    REQUIRE(r.para({"start", "b1"}).exit_code == 0);
+    REQUIRE(git({"worktree", "remove", "--force", r.worktree("b1")}).exit_code == 0);
+    REQUIRE(git({"branch", "-D", "para/b1"}).exit_code == 0);
+    json cancelled = r.para_json({"cancel", "b1"});
+    check_output_schema("para_cancel", cancelled);
+    CHECK(cancelled["archived_branch"].is_null());
+    CHECK(cancelled["message"].get<std::string>().find("nothing to recover") != std::string::npos);
+  }
+
   TEST_CASE("clean removes stray files only from a state directory para made") {
     ParaRepo r;
     // The user's own directory, named as the state directory.
