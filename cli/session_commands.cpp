@@ -1,6 +1,7 @@
 // The session commands: thin adapters from flags to session operations,
 // and from their JSON results to text (or --json).
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/display_text.h"
+#include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/process.h"
@@ -61,6 +64,13 @@ int finish_with(const Args& a, const Result<json>& r,
     print(text(*r));
   }
   return kExitOk;
+}
+
+// What an agent wrote (its log, its files' diff): to a terminal without
+// the escape sequences that would act on it; to a pipe or file as it is.
+void print_agent_output(const std::string& text) {
+  static const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  print(terminal ? terminal_safe(text) : text);
 }
 
 // ---- start
@@ -274,17 +284,19 @@ int run_logs(const Args& a) {
     print_json(*r);
     return kExitOk;
   }
-  print(logs_text(*r));
+  print_agent_output(logs_text(*r));
   if (!a.flag("follow")) return kExitOk;
   // --follow: stream what is appended until the agent stops.
   const std::string path = str(*r, "log_path");
   struct stat st;
   off_t offset = ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
   for (;;) {
-    Result<std::string> text = read_file(path, size_t(1) << 30);
-    if (text && static_cast<off_t>(text->size()) > offset) {
-      print(text->substr(static_cast<size_t>(offset)));
-      offset = static_cast<off_t>(text->size());
+    Fd log(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[65536];
+    ssize_t n;
+    while (log.valid() && (n = ::pread(log.get(), buf, sizeof buf, offset)) > 0) {
+      print_agent_output(std::string(buf, static_cast<size_t>(n)));
+      offset += n;
     }
     json d = describe_session(*repo, rq.session, false);
     if (!d.contains("agent") || str(d["agent"], "state") != "running") break;
@@ -298,7 +310,10 @@ int run_diff(const Args& a) {
   int rc = 0;
   std::optional<Repo> repo = open_here(a, &rc);
   if (!repo) return rc;
-  return finish_with(a, session_diff(*repo, *a.positional(0), a.flag("stat")), diff_text);
+  Result<json> r = session_diff(*repo, *a.positional(0), a.flag("stat"));
+  if (!r || a.json()) return finish_with(a, r, diff_text);
+  print_agent_output(diff_text(*r));
+  return kExitOk;
 }
 
 // ---- wait

@@ -147,6 +147,44 @@ std::string printable(const std::string& text) {
   return out;
 }
 
+std::string terminal_safe(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\n' || c == '\t') {
+      out += c;
+      ++i;
+    } else if (c == '\r') {
+      out += i + 1 < text.size() && text[i + 1] == '\n' ? '\r' : '\n';
+      ++i;
+    } else if (c == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {
+      size_t end = i + 2;
+      while (end < text.size() && ((text[end] >= '0' && text[end] <= '9') || text[end] == ';')) {
+        ++end;
+      }
+      if (end < text.size() && text[end] == 'm') {
+        out.append(text, i, end + 1 - i);  // colour
+        i = end + 1;
+      } else {
+        out += '?';
+        ++i;
+      }
+    } else {
+      // Everything else as printable() shows it, up to the next byte kept.
+      size_t end = i + 1;
+      while (end < text.size() && text[end] != '\n' && text[end] != '\t' && text[end] != '\r' &&
+             text[end] != '\x1b') {
+        ++end;
+      }
+      out += printable(text.substr(i, end - i));
+      i = end;
+    }
+  }
+  return out;
+}
+
 std::string fit_columns(const std::string& text, size_t columns) {
   if (display_columns(text) <= columns) return text;
   if (columns == 0) return "";

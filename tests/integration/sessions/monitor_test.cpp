@@ -295,5 +295,29 @@ TEST_CASE("monitor: a task cannot write escape sequences to the terminal") {
   CHECK(m.raw().find("\x1b[2Jowned") == std::string::npos);
 }
 
+TEST_CASE("logs and diff on a terminal keep colour and drop other escape sequences") {
+  ParaRepo r;
+  // OSC 52 writes the clipboard, OSC 0 the title; \r would overwrite "spoof".
+  const std::string hostile =
+      "\\033[31mRED\\033[0m \\033]52;c;ZXZpbA==\\007 \\033]0;TITLE\\007 spoof\\rok";
+  r.set_agent({r.script("agent.sh", "#!/bin/sh\nprintf '" + hostile + "\\n'\nprintf '" + hostile +
+                                        "\\n' > f.txt\n")});
+  REQUIRE(r.para({"start", "esc", "-p", "x"}).exit_code == 0);
+  REQUIRE(r.para({"wait", "esc"}).exit_code == 0);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"logs", "esc"}, std::vector<std::string>{"diff", "esc"}}) {
+    CAPTURE(args[0]);
+    PtyRun run(r, args);
+    CHECK(run.wait_exit() == 0);
+    CHECK(run.raw().find("\x1b[31mRED\x1b[0m") != std::string::npos);  // colour stays
+    CHECK(run.raw().find("?]52;c;ZXZpbA==?") != std::string::npos);    // shown, inert
+    CHECK(run.raw().find("\x1b]") == std::string::npos);
+    CHECK(run.raw().find("spoof\r\nok") != std::string::npos);  // the pty adds \r to \n
+    // Piped, the bytes are the agent's.
+    Completed piped = r.para(args);
+    CHECK(piped.out.find("\x1b]52;c;ZXZpbA==\x07") != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace para::test

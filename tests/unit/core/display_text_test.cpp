@@ -61,6 +61,20 @@ TEST_CASE("fit_columns cuts on columns, never inside a character") {
   CHECK(display_columns(fit_columns("a漢字", 3)) == 2);
 }
 
+TEST_CASE("terminal_safe keeps lines, tabs and colour; other sequences lose their ESC") {
+  CHECK(terminal_safe("a\tb\nc\r\n") == "a\tb\nc\r\n");
+  CHECK(terminal_safe("\x1b[1;31mred\x1b[0m") == "\x1b[1;31mred\x1b[0m");
+  CHECK(terminal_safe("\x1b]52;c;ZXZpbA==\x07") == "?]52;c;ZXZpbA==?");
+  CHECK(terminal_safe("\x1b[2J\x1b[H") == "?[2J?[H");      // not colour
+  CHECK(terminal_safe("rm -rf /\rls") == "rm -rf /\nls");  // nothing overwritten
+  CHECK(terminal_safe("x\by") == "x?y");
+  CHECK(terminal_safe("\x1b") == "?");
+  CHECK(terminal_safe("\x1b[31") == "?[31");  // cut short
+  CHECK(terminal_safe("a\xe2\x80\xae"
+                      "b \xc2\x9b \xff") == "a?b ?? ?");  // C1 as printable() shows it
+  CHECK(terminal_safe("日本語 🙂\n") == "日本語 🙂\n");
+}
+
 TEST_CASE("valid_utf8 accepts UTF-8 and nothing else") {
   CHECK(valid_utf8(""));
   CHECK(valid_utf8("plain, déjà, 日本語, 🙂"));
