@@ -232,6 +232,10 @@ void Server::notify_resource_updated(const std::string& uri) {
   }
 }
 
+void Server::notify_resource_list_changed() {
+  broadcast("notifications/resources/list_changed", nullptr);
+}
+
 void Server::log(LogLevel level, const json& data, const std::string& logger) {
   for (const auto& s : live_sessions()) s->log(level, data, logger);
 }

@@ -97,6 +97,9 @@ class Server {
 
   /// notifications/resources/updated to every session subscribed to `uri`.
   void notify_resource_updated(const std::string& uri);
+  /// notifications/resources/list_changed to every session: what a resource
+  /// template's list() returns changed (the set of registrations did not).
+  void notify_resource_list_changed();
   /// notifications/message to every initialized session whose level admits it.
   void log(LogLevel level, const nlohmann::json& data, const std::string& logger = {});
 

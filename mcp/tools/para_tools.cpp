@@ -377,7 +377,10 @@ Result<void> register_para_tools(Server& server, const ParaToolsOptions& options
                 if (!repo) return fail(repo.error());
                 Result<json> result = run(*repo, args, ctx);
                 if (!result) return fail(result.error());
-                if (changes) srv->notify_resource_updated("para://sessions");
+                if (changes) {  // para://sessions/{name} come and go with sessions
+                  srv->notify_resource_updated("para://sessions");
+                  srv->notify_resource_list_changed();
+                }
                 ToolResult out;
                 out.content = json::array({text_content(text(*result))});
                 out.structured = std::move(*result);

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -254,6 +255,17 @@ TEST_SUITE("integration/mcp/stdio") {
     CHECK(resume["isError"] == true);
     CHECK(resume["content"][0]["text"].get<std::string>().find("is outside the repository") !=
           std::string::npos);
+
+    // Sessions are resources (para://sessions/{name}): cancelling one changes
+    // the list, and clients hear of it.
+    std::vector<json> seen;
+    const json cancelled = c.request(
+        "tools/call",
+        {{"name", "para_cancel"}, {"arguments", {{"session_name", "ok"}, {"force", true}}}}, &seen);
+    CHECK_MESSAGE(!cancelled["result"].value("isError", false), cancelled.dump());
+    CHECK(std::any_of(seen.begin(), seen.end(), [](const json& m) {
+      return m.value("method", "") == "notifications/resources/list_changed";
+    }));
   }
 
   TEST_CASE("a para_start cancelled by the client leaves no session behind") {
