@@ -690,6 +690,15 @@ std::vector<std::string> isolation_weakenings(const DockerArgs& args) {
   }
   for (const Mount& m : args.mounts) {
     if (m.type == Mount::Type::bind) out.push_back("-v " + m.source + " mounts a host path");
+    if (m.type == Mount::Type::volume) {
+      out.push_back("-v " + m.source +
+                    " mounts a Docker volume (it may hold, or be bound to, the host's files)");
+    }
+  }
+  for (const auto& [key, value] : args.secret_env) {
+    out.push_back("-e " + key +
+                  " copies a variable from para's environment (docker.forward_env_keys decides "
+                  "which reach containers)");
   }
   return out;
 }

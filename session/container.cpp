@@ -81,6 +81,21 @@ Result<void> add_git_mounts(const Repo& repo, const SessionState& s, docker::Con
   for (const sandbox::PrivateBind& b : policy->private_binds) {
     spec.mounts.push_back(bind_mount(b.source, b.target, b.read_only));
   }
+  // What the bwrap sandbox keeps read-only inside the writable mounts: the
+  // worktree's git links (its .git file, commondir, gitdir, config.worktree:
+  // each could point the host's next git command at a config the agent
+  // wrote, whose filters and fsmonitor run code) and the protected names in
+  // the worktree (.envrc, .vscode, nested hooks, ...). Docker applies
+  // deeper mounts after their parents.
+  for (const sandbox::PathRule& r : policy->protect) {
+    if (r.kind != sandbox::PathKind::file && r.kind != sandbox::PathKind::directory) continue;
+    if (sandbox::path_within(r.path, s.worktree_path) && r.path != s.worktree_path) {
+      spec.mounts.push_back(
+          bind_mount(r.path, kWorkspaceInside + r.path.substr(s.worktree_path.size()), true));
+    } else if (sandbox::path_within(r.path, g.worktree_gitdir) && r.path != g.worktree_gitdir) {
+      spec.mounts.push_back(bind_mount(r.path, r.path, true));
+    }
+  }
   return {};
 }
 

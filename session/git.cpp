@@ -70,8 +70,18 @@ Result<Completed> git_run(const GitTarget& where, const std::vector<std::string>
               {"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c",
                "core.quotePath=false", "-c", "commit.gpgSign=false", "-c", "tag.gpgSign=false"});
   argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> env = git_env(options);
+  if (!where.git_dir.empty()) {
+    // A worktree's admin directory is <common>/worktrees/<name>, and its
+    // commondir file, which the agent may have rewritten, would otherwise
+    // decide which config (filters, fsmonitor) this git reads.
+    const std::filesystem::path admin(where.git_dir);
+    if (admin.parent_path().filename() == "worktrees") {
+      set_env(env, "GIT_COMMON_DIR", admin.parent_path().parent_path().string());
+    }
+  }
   Command cmd{.argv = std::move(argv),
-              .env = git_env(options),
+              .env = std::move(env),
               .cwd = where.git_dir.empty() ? std::string() : where.work_tree,
               .stdin_data = options.stdin_data,
               .timeout = options.timeout};

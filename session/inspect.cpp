@@ -244,6 +244,8 @@ Result<json> session_diff(const Repo& repo, const std::string& name, bool stat) 
   Result<std::string> text = fail(Errc::internal, "");
   std::error_code ec;
   Result<GitTarget> wt = worktree_target(repo, *s);
+  // A missing worktree leaves the branch's diff; a tampered one is an error.
+  if (!wt && wt.error().code == Errc::conflict) return fail(wt.error());
   if (wt && fs::is_directory(s->worktree_path, ec)) {
     // Untracked files belong in the diff, but the agent's index must not
     // change: stage everything into a throwaway copy of the index.

@@ -291,9 +291,10 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   }
   // The admin directory is recorded with Active below; the supervisor and
   // every reader find it from git's files meanwhile (worktree_target).
-  // A container session's container starts while the files are checked out.
-  if (pending) pending->registered();
+  // A container session's container is made once the files are checked
+  // out: its read-only mounts cover the protected files among them.
   if (auto r = check_out_worktree(s); !r) return fail(rollback(r.error()));
+  if (pending) pending->registered();
   if (auto r = write_session_files(repo, s); !r) return fail(rollback(r.error()));
   if (*setup && !container) {
     if (progress.report) progress.report(0, std::nullopt, "running setup script " + **setup);

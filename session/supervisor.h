@@ -71,9 +71,10 @@ class PendingSupervisor {
   /// check (its first report). Errors: the daemon's or the image's, with the
   /// code and message docker::Client and docker::inspect_image give; timeout.
   Result<void> daemon_checked(std::chrono::seconds timeout = std::chrono::seconds(120));
-  /// The worktree is registered (its git files exist) and the prompt file
-  /// is written: a local container session creates and starts its
-  /// container, the agent held behind the relay's gate.
+  /// The worktree is registered and checked out and the prompt file is
+  /// written: a local container session creates and starts its container
+  /// (whose read-only mounts need the files), the agent held behind the
+  /// relay's gate.
   void registered();
   /// The files are checked out: the agent may run (or is released from
   /// the gate). Sends any step not sent yet, then waits for the report.

@@ -30,13 +30,29 @@ Result<GitTarget> worktree_target(const Repo& repo, const SessionState& state) {
   }
   // The agent can write the admin directory: git would block on a FIFO or
   // follow a symlink there, so its files must be plain files.
-  for (const char* file : {"HEAD", "index"}) {
+  for (const char* file : {"HEAD", "index", "commondir"}) {
     struct stat st;
     const std::string path = admin + "/" + file;
     if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
       return fail(Errc::conflict, path + " (session '" + state.name +
                                       "') is not a regular file; restore it (git worktree repair, "
                                       "or remove the worktree) before using the session");
+    }
+  }
+  // commondir names the repository git works in (refs follow it even where
+  // GIT_COMMON_DIR overrides it for config): one pointing elsewhere would
+  // send the session's commits, and git's config, to a directory of the
+  // agent's making.
+  if (Result<std::string> link = read_untrusted_file(admin + "/commondir", 4096); link) {
+    std::string target = *link;
+    while (!target.empty() && (target.back() == '\n' || target.back() == '\r')) target.pop_back();
+    std::error_code resolve;
+    const fs::path named = fs::weakly_canonical(fs::path(admin) / target, resolve);
+    if (resolve || named != fs::weakly_canonical(repo.common_dir, resolve)) {
+      return fail(Errc::conflict,
+                  admin + "/commondir (session '" + state.name + "') names " + target +
+                      ", not this repository's git directory " + repo.common_dir +
+                      ": something rewrote it. Write ../.. back into it before using the session");
     }
   }
   return GitTarget::worktree(admin, state.worktree_path);

@@ -9,6 +9,8 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "docker/endpoint.h"
+#include "docker/spec.h"
 #include "schemas/schemas.h"
 #include "session/ops.h"
 #include "session/repo.h"
@@ -84,6 +86,21 @@ Result<std::optional<std::string>> repo_file(const ss::Repo& repo, const json& a
                   "start -f)");
 }
 
+// docker_args "-e NAME" copies NAME's value from the server's environment:
+// through MCP, that would hand the server's secrets to a session of the
+// client's choosing. Which keys reach containers is the user's config
+// (docker.forward_env_keys); "-e NAME=VALUE" stays allowed.
+Result<void> check_docker_args_env(const json& args) {
+  const std::vector<std::string> given = args.value("docker_args", std::vector<std::string>{});
+  Result<docker::DockerArgs> parsed = docker::parse_docker_args(given, docker::process_env());
+  if (!parsed) return {};  // start_session reports the parse error
+  if (parsed->secret_env.empty()) return {};
+  return fail(Errc::denied, "docker_args: -e " + parsed->secret_env.begin()->first +
+                                " would copy a variable from the server's environment; MCP "
+                                "clients pass -e NAME=VALUE (docker.forward_env_keys, set by a "
+                                "person, decides which keys reach containers)");
+}
+
 ss::SandboxFlags sandbox_flags(const json& args) {
   return ss::SandboxFlags{.sandbox = flag(args, "sandbox"),
                           .no_sandbox = flag(args, "no_sandbox"),
@@ -137,6 +154,7 @@ std::vector<Spec> specs(const std::string& repo_root) {
          if (!file) return Result<json>(fail(file.error()));
          Result<std::optional<std::string>> setup = repo_file(repo, a, "setup_script");
          if (!setup) return Result<json>(fail(setup.error()));
+         if (auto r = check_docker_args_env(a); !r) return Result<json>(fail(r.error()));
          ss::StartRequest rq{
              .name = opt_string(a, "name"),
              .prompt = opt_string(a, "prompt"),

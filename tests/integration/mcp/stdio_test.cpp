@@ -268,6 +268,31 @@ TEST_SUITE("integration/mcp/stdio") {
     }));
   }
 
+  TEST_CASE("para_start's docker_args cannot copy the server's environment into a container") {
+    TempGitRepo repo;
+    std::vector<std::string> argv = {"env", "SERVER_SECRET=s3cr3t-value"};
+    argv.insert(argv.end(), repo.env().begin(), repo.env().end());
+    argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
+    StdioClient c(argv);
+    c.initialize();
+    for (const json& docker_args : {json{"-e", "SERVER_SECRET"}, json{"--env=SERVER_SECRET"}}) {
+      const json r = c.request("tools/call", {{"name", "para_start"},
+                                              {"arguments",
+                                               {{"name", "env1"},
+                                                {"container", true},
+                                                {"docker_args", docker_args},
+                                                {"prompt", "env"}}}})["result"];
+      CHECK(r["isError"] == true);
+      const std::string text = r["content"][0]["text"];
+      CHECK(text.find("-e SERVER_SECRET would copy a variable from the server's environment") !=
+            std::string::npos);
+      CHECK(text.find("s3cr3t-value") == std::string::npos);
+    }
+    const json list =
+        c.request("tools/call", {{"name", "para_list"}, {"arguments", json::object()}});
+    CHECK(list["result"]["structuredContent"]["sessions"].empty());
+  }
+
   TEST_CASE("a para_start cancelled by the client leaves no session behind") {
     TempGitRepo repo;
     std::filesystem::create_directories(repo.home() + "/.config/para");

@@ -71,6 +71,47 @@ TEST_SUITE("integration/sessions/host_safety") {
     CHECK(r.repo().git_out({"show", "para/nest:top.txt"}) == "the agent's work");
   }
 
+  TEST_CASE("a rewritten commondir never decides which config para's own git reads") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "cd"}).exit_code == 0);
+    const std::string wt = r.worktree("cd");
+    const std::string admin = r.path() + "/.git/worktrees/cd";
+    const std::string marker = r.scratch() + "/PWNED";
+    // The agent's own "common directory": the repository's objects and
+    // refs, plus a config whose clean filter runs code, applied to all.
+    const std::string fake = r.scratch() + "/fake";
+    fs::create_directories(fake + "/info");
+    fs::copy(r.path() + "/.git/refs", fake + "/refs", fs::copy_options::recursive);
+    fs::copy_file(r.path() + "/.git/HEAD", fake + "/HEAD");
+    fs::create_directories(fake + "/objects/info");
+    write_text(fake + "/objects/info/alternates", r.path() + "/.git/objects\n");
+    write_text(fake + "/config",
+               "[core]\n\trepositoryformatversion = 0\n[filter \"x\"]\n\tclean = sh -c 'id > " +
+                   marker + "; cat'\n");
+    write_text(fake + "/info/attributes", "* filter=x\n");
+    write_text(admin + "/commondir", fake + "\n");
+    write_text(wt + "/work.txt", "the agent's work\n");
+
+    const std::string tip = r.repo().git_out({"rev-parse", "para/cd"});
+    CHECK(r.para({"list", "-v"}).exit_code == 0);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"diff", "cd"},
+          std::vector<std::string>{"finish", "work", "cd"}}) {
+      Completed c = r.para(args);
+      CHECK(c.exit_code == 1);
+      CHECK(c.err.find("commondir (session 'cd') names " + fake) != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(marker));
+    CHECK(r.repo().git_out({"rev-parse", "para/cd"}) == tip);
+    CHECK(read_text(wt + "/work.txt") == "the agent's work\n");
+    // Put back, the same finish commits the work to the session's branch.
+    write_text(admin + "/commondir", "../..\n");
+    Completed finish = r.para({"finish", "work", "cd"});
+    CHECK_MESSAGE(finish.exit_code == 0, finish.err);
+    CHECK_FALSE(fs::exists(marker));
+    CHECK(r.repo().git_out({"show", "para/cd:work.txt"}) == "the agent's work");
+  }
+
   TEST_CASE("CLAUDE.local.md and .para planted as symlinks are never written through") {
     ParaRepo r;
     r.set_agent({r.script("agent.sh", "#!/bin/sh\ntrue\n")});

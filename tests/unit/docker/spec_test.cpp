@@ -231,8 +231,11 @@ TEST_SUITE("docker/spec") {
     CHECK(a->cap_add == std::vector<std::string>{"NET_BIND_SERVICE"});
     CHECK(a->cap_drop == std::vector<std::string>{"CHOWN"});
     CHECK(isolation_weakenings(*a) ==
-          std::vector<std::string>{"--cap-add NET_BIND_SERVICE grants a capability",
-                                   "-v /data mounts a host path"});
+          std::vector<std::string>{
+              "--cap-add NET_BIND_SERVICE grants a capability", "-v /data mounts a host path",
+              "-v cache mounts a Docker volume (it may hold, or be bound to, the host's files)",
+              "-e FROM_HOST copies a variable from para's environment (docker.forward_env_keys "
+              "decides which reach containers)"});
   }
 
   TEST_CASE("anything else in docker_args is refused with the list of what is supported") {
@@ -296,11 +299,17 @@ TEST_SUITE("docker/spec") {
     CHECK(s.nano_cpus == 1'500'000'000);
   }
 
-  TEST_CASE("network and capability widenings are reported for enforced sandboxes") {
-    Result<DockerArgs> a = parse_docker_args({"--network", "bridge", "-v", "vol:/v"}, map_env({}));
+  TEST_CASE("network, capability, volume and inherited-variable widenings are reported") {
+    Result<DockerArgs> a = parse_docker_args(
+        {"--network", "bridge", "-v", "vol:/v", "-e", "TOKEN", "-e", "UNSET", "-e", "X=1"},
+        map_env({{"TOKEN", "secret"}}));
     REQUIRE(a);
     CHECK(isolation_weakenings(*a) ==
-          std::vector<std::string>{"--network bridge gives the container a network"});
+          std::vector<std::string>{
+              "--network bridge gives the container a network",
+              "-v vol mounts a Docker volume (it may hold, or be bound to, the host's files)",
+              "-e TOKEN copies a variable from para's environment (docker.forward_env_keys "
+              "decides which reach containers)"});
     Result<DockerArgs> none = parse_docker_args({"--network=none", "-m", "64m"}, map_env({}));
     REQUIRE(none);
     CHECK(isolation_weakenings(*none).empty());
