@@ -219,6 +219,7 @@ struct HttpTransport::Impl {
   std::vector<std::string> allowed_hosts;
   int port = 0;
   std::atomic<bool> stopping{false};
+  std::atomic<size_t> get_streams{0};  // GET streams being served
   PeerChecker peers;
 
   mutable std::mutex mutex;
@@ -236,6 +237,7 @@ struct HttpTransport::Impl {
     std::shared_ptr<SseStream> stream;
     uint64_t cursor = 0;
     bool prime = false;
+    bool counted = false;  // a GET stream, in get_streams
     Clock::time_point last_write = Clock::now();
 
     bool write(httplib::DataSink& sink, const std::string& text) {
@@ -279,6 +281,7 @@ struct HttpTransport::Impl {
     }
 
     void release() {
+      if (counted) --impl->get_streams;
       stream->detach();
       session->leave();
       session->forget_if_complete(stream);
@@ -287,9 +290,10 @@ struct HttpTransport::Impl {
 
   // Streams `stream` (already attached) as the body of `res`.
   void serve_stream(httplib::Response& res, const std::shared_ptr<HttpSession>& hs,
-                    const std::shared_ptr<SseStream>& stream, uint64_t after, bool prime) {
+                    const std::shared_ptr<SseStream>& stream, uint64_t after, bool prime,
+                    bool counted = false) {
     hs->enter();
-    auto pump = std::make_shared<Pump>(Pump{this, hs, stream, after, prime, Clock::now()});
+    auto pump = std::make_shared<Pump>(Pump{this, hs, stream, after, prime, counted, Clock::now()});
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("Mcp-Session-Id", hs->id);
@@ -518,7 +522,7 @@ struct HttpTransport::Impl {
         error_reply(res, 409, "Conflict: that stream is already being read on another connection");
         return;
       }
-      serve_stream(res, hs, stream, parsed->second, false);
+      serve_get_stream(res, hs, stream, parsed->second, false);
       return;
     }
     auto standalone = hs->stream(0);
@@ -527,7 +531,22 @@ struct HttpTransport::Impl {
                   "Conflict: only one standalone SSE stream (GET) is allowed per session");
       return;
     }
-    serve_stream(res, hs, standalone, standalone->delivered_upto(), primes(*hs));
+    serve_get_stream(res, hs, standalone, standalone->delivered_upto(), primes(*hs));
+  }
+
+  // serve_stream for a GET, within opts.max_get_streams (else 503).
+  void serve_get_stream(httplib::Response& res, const std::shared_ptr<HttpSession>& hs,
+                        const std::shared_ptr<SseStream>& stream, uint64_t after, bool prime) {
+    if (++get_streams > opts.max_get_streams) {
+      --get_streams;
+      stream->detach();
+      error_reply(res, 503,
+                  "Service Unavailable: too many SSE streams are open (" +
+                      std::to_string(opts.max_get_streams) +
+                      "); close one or retry later. POST requests are still served.");
+      return;
+    }
+    serve_stream(res, hs, stream, after, prime, /*counted=*/true);
   }
 
   void on_delete(const httplib::Request& req, httplib::Response& res) {

@@ -50,7 +50,10 @@ struct HttpOptions {
   std::chrono::seconds session_idle_timeout{30 * 60};
   std::chrono::milliseconds keepalive_interval{15000};
   std::chrono::milliseconds retry_interval{1000};  // SSE "retry:" for reconnects
-  size_t threads = 48;  // connections served at once (open SSE streams hold one)
+  size_t threads = 64;  // connections served at once (open SSE streams hold one)
+  /// GET streams open at once; more get 503, so that the threads left
+  /// always serve POSTs (requests, and streamed results such as para_wait).
+  size_t max_get_streams = 40;
 };
 
 class HttpTransport {

@@ -189,6 +189,45 @@ TEST_SUITE("integration/mcp/http") {
     CHECK(c.request("ping")["result"] == json::object());
   }
 
+  TEST_CASE("open GET streams are capped so that POSTs always find a connection") {
+    ServerProcess server(fixture());
+    constexpr size_t kCap = 40;  // HttpOptions::max_get_streams
+    std::vector<HttpClient> clients;
+    for (size_t i = 0; i <= kCap; ++i) {
+      clients.emplace_back(server.port());
+      clients.back().initialize();
+    }
+    // Each held open (3 s without data ends it): the priming event counts it.
+    std::atomic<size_t> listening{0};
+    std::vector<std::thread> readers;
+    for (size_t i = 0; i < kCap; ++i) {
+      readers.emplace_back([&, i] {
+        httplib::Client held("127.0.0.1", server.port());
+        held.set_read_timeout(3, 0);
+        bool counted = false;
+        held.Get("/mcp",
+                 {{"Accept", "text/event-stream"},
+                  {"Mcp-Session-Id", clients[i].session_id},
+                  {"MCP-Protocol-Version", clients[i].protocol_version}},
+                 [&](const char*, size_t) {
+                   if (!counted) ++listening;
+                   counted = true;
+                   return true;
+                 });
+      });
+    }
+    const bool all = wait_until([&] { return listening.load() == kCap; }, 10s);
+    CHECK(all);
+    const HttpResult refused = clients[kCap].get({}, 2s);
+    CHECK(refused.status == 503);
+    CHECK(refused.body.find("too many SSE streams") != std::string::npos);
+    CHECK(clients[kCap].request("ping")["result"] == json::object());  // POSTs still served
+    for (std::thread& t : readers) t.join();
+    // The streams ended: a GET is served again.
+    const HttpResult again = clients[kCap].get({}, 1s, [](const HttpResult&) { return true; });
+    CHECK(again.status == 200);
+  }
+
   TEST_CASE("the standalone GET stream carries resource updates; a second GET gets 409") {
     ServerProcess server(fixture());
     HttpClient c(server.port());
