@@ -251,4 +251,39 @@ std::string origin_request(const RequestHead& head) {
   return out;
 }
 
+std::string take_response_heads(std::string& pending, size_t max_head, bool& done) {
+  std::string out;
+  while (!done) {
+    const size_t end = pending.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      if (pending.size() > max_head) done = true;  // not a head we know: as it is
+      break;
+    }
+    const std::string_view head(pending.data(), end + 2);  // through the last field's CRLF
+    // "HTTP/1.1 100 Continue": interim, the final head follows.
+    const bool interim = head.size() > 9 && head[9] == '1';
+    if (interim) {
+      out.append(pending, 0, end + 4);
+    } else {
+      size_t line = head.find("\r\n") + 2;
+      out.append(head.substr(0, line));  // the status line
+      while (line < head.size()) {
+        const size_t next = head.find("\r\n", line) + 2;
+        const std::string_view field = head.substr(line, next - line);
+        const std::string name = lower(field.substr(0, field.find(':')));
+        if (name != "connection" && name != "keep-alive") out.append(field);
+        line = next;
+      }
+      out.append("Connection: close\r\n\r\n");
+      done = true;
+    }
+    pending.erase(0, end + 4);
+  }
+  if (done) {
+    out += pending;
+    pending.clear();
+  }
+  return out;
+}
+
 }  // namespace para::proxy

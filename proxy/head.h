@@ -55,4 +55,14 @@ ParsedHead parse_head(std::string_view buffer, size_t max_head);
 /// "Connection: close" (one request per connection).
 std::string origin_request(const RequestHead& head);
 
+/// The client's side of the same rule, for the origin's responses. Reads
+/// `pending` (what the origin sent so far): while it holds complete heads,
+/// each is moved to the result, a final one (status 200 and up) with its
+/// Connection and Keep-Alive fields replaced by "Connection: close", so the
+/// client never sends a second request on a connection the proxy ends
+/// (interim 1xx heads pass as they are). Sets `done` after the final head;
+/// then, or when `pending` grows past `max_head` without one, the rest is
+/// relayed unread.
+std::string take_response_heads(std::string& pending, size_t max_head, bool& done);
+
 }  // namespace para::proxy

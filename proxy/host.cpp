@@ -143,7 +143,7 @@ Result<Host> parse_ipv6(std::string_view inner) {
 
 }  // namespace
 
-std::string printable(std::string_view bytes, size_t max) {
+std::string printable(std::string_view bytes, size_t max, bool escape_quotes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < bytes.size(); ++i) {
@@ -152,7 +152,8 @@ std::string printable(std::string_view bytes, size_t max) {
       break;
     }
     const auto c = static_cast<unsigned char>(bytes[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'' && c != '"') {
+    const bool quote = c == '\\' || c == '\'' || c == '"';
+    if (c >= 0x20 && c < 0x7f && (!quote || !escape_quotes)) {
       out += static_cast<char>(c);
     } else {
       out += "\\x";

@@ -53,7 +53,9 @@ Result<Authority> split_authority(std::string_view text);
 std::optional<uint16_t> parse_port(std::string_view text);
 
 /// A safe rendering of untrusted bytes for error messages and logs: printable
-/// ASCII kept, everything else as \xNN, cut at `max` bytes.
-std::string printable(std::string_view bytes, size_t max = 80);
+/// ASCII kept, everything else as \xNN, cut at `max` bytes. Quotes and
+/// backslashes are escaped too (the text goes between quotes), unless
+/// `escape_quotes` is false (for a whole message already made of such parts).
+std::string printable(std::string_view bytes, size_t max = 80, bool escape_quotes = true);
 
 }  // namespace para::proxy

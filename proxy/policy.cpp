@@ -1,6 +1,7 @@
 #include "proxy/policy.h"
 
 #include <algorithm>
+#include <set>
 
 #include "proxy/public_suffix.h"
 
@@ -178,7 +179,7 @@ Decision Policy::match(const Host& host, uint16_t port, Scheme scheme) const {
   }
   const int default_port = scheme == Scheme::connect ? 443 : 80;
   bool host_listed = false;
-  std::string listed_ports;
+  std::set<int> listed_ports;
   const Entry* winner = nullptr;
   bool plain = false;
   for (const Entry& e : allowed_) {
@@ -188,10 +189,12 @@ Decision Policy::match(const Host& host, uint16_t port, Scheme scheme) const {
     if (entry_port == port) {
       if (winner == nullptr) winner = &e;
       plain = plain || e.plain;
-    } else if (listed_ports.find(std::to_string(entry_port)) == std::string::npos) {
-      listed_ports += (listed_ports.empty() ? "" : ", ") + std::to_string(entry_port);
+    } else {
+      listed_ports.insert(entry_port);
     }
   }
+  std::string ports;
+  for (const int p : listed_ports) ports += (ports.empty() ? "" : ", ") + std::to_string(p);
   if (winner != nullptr) {
     return {.allowed = true,
             .tls = scheme == Scheme::connect && !plain,
@@ -201,8 +204,8 @@ Decision Policy::match(const Host& host, uint16_t port, Scheme scheme) const {
   if (host_listed) {
     return {.allowed = false,
             .reason = "port " + std::to_string(port) + " is not allowed for " + host.text +
-                      (scheme == Scheme::http ? " over plain HTTP" : "") +
-                      " (allowed: " + listed_ports + ")"};
+                      (scheme == Scheme::http ? " over plain HTTP" : "") + " (allowed: " + ports +
+                      ")"};
   }
   return {.allowed = false, .reason = host_for_url(host) + " is not on the allow list"};
 }

@@ -291,6 +291,14 @@ class Connection {
   }
 
   /// Idempotent; logs the decision (if one was made) exactly once.
+  // The socket's close sends RST, not FIN (SO_LINGER 0).
+  static void abort_on_close(uv_handle_t* handle) noexcept {
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(handle, &fd) != 0 || fd < 0) return;
+    const linger abort{1, 0};
+    (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  }
+
   void close() noexcept {
     if (state_ == State::closing) return;
     if (state_ == State::relaying) --server_->tunnels;
@@ -298,6 +306,11 @@ class Connection {
     write_log();
     server_->forget(this);
     if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_));
+    if (reset_client_)
+      abort_on_close(splice_ ? as_handle(&splice_->poll_client) : as_handle(client()));
+    if (reset_upstream_ && upstream_.loop != nullptr && !upstream_closed_) {
+      abort_on_close(splice_ ? as_handle(&splice_->poll_upstream) : as_handle(&upstream_));
+    }
     if (splice_) {
       --server_->spliced;
       uv_close(as_handle(&splice_->poll_client), on_closed);
@@ -318,6 +331,14 @@ class Connection {
     if (state_ == State::closing) return;
     set_outcome(decision, status, std::move(reason));
     close();
+  }
+
+  /// One side failed while relaying (reset, error): the other is reset as
+  /// well, so that no end takes a cut-off transfer for a complete one.
+  void relay_failed(bool client_side, const std::string& what) noexcept {
+    reset_client_ = !client_side;
+    reset_upstream_ = client_side;
+    close_with("allow", status_, reason_ + "; " + what);
   }
 
  private:
@@ -439,8 +460,13 @@ class Connection {
     if (c->state_ == State::closing) return;
     if (c->splice_) return;  // written before the switch; its stream is closed now
     if (status < 0) {
-      c->close_with("error", c->status_, std::string("write failed: ") + uv_strerror(status));
-      return;
+      if (c->state_ != State::relaying) {
+        c->close_with("error", c->status_, std::string("write failed: ") + uv_strerror(status));
+        return;
+      }
+      return c->relay_failed(w->to_client, std::string("write to the ") +
+                                               (w->to_client ? "client" : "server") +
+                                               " failed: " + uv_strerror(status));
     }
     if (w->final_reply) {
       c->close();
@@ -561,6 +587,13 @@ class Connection {
     if (state_ != State::relaying) return;
     if (nread < 0) return source_ended(false, static_cast<int>(nread));
     last_activity_ = uv_now(&server_->loop);
+    if (!response_heads_done_) {
+      response_pending_.append(data, static_cast<size_t>(nread));
+      const std::string out = take_response_heads(
+          response_pending_, server_->options.max_head_bytes, response_heads_done_);
+      if (!out.empty()) forward(out, true);
+      return;
+    }
     forward(std::string_view(data, static_cast<size_t>(nread)), true);
   }
 
@@ -725,6 +758,7 @@ class Connection {
                      "deny");
       }
       request_body_left_ -= early.size();
+      response_heads_done_ = false;  // its response head gets Connection: close
       send(false, origin_request(head_) + early);
       return start_relaying();
     }
@@ -866,7 +900,17 @@ class Connection {
     auto* c = static_cast<Connection*>(p->data);
     if (c->state_ != State::relaying) return;
     if (status < 0) {
-      return c->close_with("allow", c->status_, c->reason_ + "; " + uv_strerror(status));
+      // libuv reports a socket error as UV_EBADF: name the side and its error.
+      const bool client_side = p == &c->splice_->poll_client;
+      int error = 0;
+      socklen_t size = sizeof error;
+      uv_os_fd_t fd = -1;
+      if (uv_fileno(as_handle(p), &fd) == 0) {
+        (void)::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+      }
+      return c->relay_failed(client_side,
+                             std::string(client_side ? "client " : "server ") +
+                                 (error != 0 ? std::strerror(error) : uv_strerror(status)));
     }
     c->pump_splice();
   }
@@ -881,9 +925,8 @@ class Connection {
         if (n < 0) {
           if (errno == EINTR) continue;
           if (errno == EAGAIN) return true;  // wait until the destination drains
-          close_with("allow", status_,
-                     reason_ + "; write to the " + (to_client ? "client" : "server") +
-                         " failed: " + std::strerror(errno));
+          relay_failed(to_client, std::string("write to the ") + (to_client ? "client" : "server") +
+                                      " failed: " + std::strerror(errno));
           return false;
         }
         d.in_pipe -= static_cast<size_t>(n);
@@ -903,8 +946,8 @@ class Connection {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return true;  // nothing to read (the pipe is empty here)
-        close_with("allow", status_,
-                   reason_ + "; " + (to_client ? "server" : "client") + " " + std::strerror(errno));
+        relay_failed(!to_client,
+                     std::string(to_client ? "server " : "client ") + std::strerror(errno));
         return false;
       }
       if (n == 0) {
@@ -954,9 +997,9 @@ class Connection {
         uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
     const int written = uv_try_write(to, &buf, 1);
     if (written < 0 && written != UV_EAGAIN) {
-      return close_with("allow", status_,
-                        reason_ + "; write to the " + (to_client ? "client" : "server") +
-                            " failed: " + uv_strerror(written));
+      return relay_failed(to_client, std::string("write to the ") +
+                                         (to_client ? "client" : "server") +
+                                         " failed: " + uv_strerror(written));
     }
     const size_t done = written > 0 ? static_cast<size_t>(written) : 0;
     (to_client ? bytes_down_ : bytes_up_) += done;
@@ -1023,9 +1066,14 @@ class Connection {
   // EOF or error from one side while relaying.
   void source_ended(bool from_client, int error) noexcept {
     if (error != UV_EOF) {
-      return close_with(
-          "allow", status_,
-          reason_ + "; " + (from_client ? "client" : "server") + " " + uv_strerror(error));
+      return relay_failed(from_client,
+                          std::string(from_client ? "client " : "server ") + uv_strerror(error));
+    }
+    if (!from_client && !response_pending_.empty()) {  // a response cut inside its head
+      const std::string rest = std::move(response_pending_);
+      response_pending_.clear();
+      forward(rest, true);
+      if (state_ != State::relaying) return;
     }
     bool& eof = from_client ? client_eof_ : upstream_eof_;
     eof = true;
@@ -1042,7 +1090,7 @@ class Connection {
     uv_read_stop(client());
     state_ = State::replying;
     arm_timer(std::chrono::milliseconds(5000));  // a client that never reads is cut
-    const std::string body = printable(reason, 400) + "\n";
+    const std::string body = printable(reason, 400, /*escape_quotes=*/false) + "\n";
     std::string text = "HTTP/1.1 " + std::to_string(status) + " " + status_phrase(status) +
                        "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\nConnection: close\r\n";
@@ -1075,6 +1123,9 @@ class Connection {
   bool upstream_reopening_ = false;
   bool upstream_closed_ = false;
   bool client_eof_ = false, upstream_eof_ = false;
+  bool response_heads_done_ = true;  // false until a plain-HTTP response head passed
+  std::string response_pending_;     // the origin's bytes until then (bounded)
+  bool reset_client_ = false, reset_upstream_ = false;  // RST instead of FIN on close
   bool client_shut_ = false, upstream_shut_ = false;
   bool client_paused_ = false, upstream_paused_ = false;
 

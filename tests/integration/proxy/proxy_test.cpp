@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "proxy/decision_log.h"
 #include "tests/integration/proxy/fixtures.h"
@@ -70,9 +72,103 @@ struct EchoTunnel {
   }
 };
 
+// A one-shot origin on 127.0.0.1: answers the first request on the first
+// connection with `response`, then ends it with FIN, or with RST (`reset`).
+class OneShotOrigin {
+ public:
+  OneShotOrigin(std::string response, bool reset) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 4) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, response = std::move(response), reset] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        head.append(buf, static_cast<size_t>(n));
+      }
+      for (size_t off = 0; off < response.size();) {
+        const ssize_t n = ::send(c, response.data() + off, response.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      if (reset) {
+        const linger abort{1, 0};
+        ::setsockopt(c, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      }
+      ::close(c);
+    });
+  }
+  ~OneShotOrigin() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// Reads until the connection ends: 0 for an orderly end (FIN), else errno.
+int read_until_end(Client& c, std::string& out) {
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n == 0) return 0;
+    if (n < 0) return errno;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("proxy/integration") {
+  TEST_CASE("plain HTTP responses say Connection: close; an origin's reset reaches the client") {
+    InProcessProxy proxy;
+    OneShotOrigin keep_alive(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+        "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Other: 1\r\n\r\nok",
+        false);
+    OneShotOrigin resets("HTTP/1.1 200 OK\r\n\r\n" + std::string(100000, 'x'), true);
+    const std::string endpoint =
+        proxy.listen_tcp({.allowed = {"origin.test:" + std::to_string(keep_alive.port()),
+                                      "origin.test:" + std::to_string(resets.port())},
+                          .include_essential = false,
+                          .pins = {pin("origin.test")}});
+    proxy.start();
+    // A client that takes the origin's keep-alive at its word reuses the
+    // connection the proxy ends after one request (python-requests, git).
+    Client c(endpoint);
+    REQUIRE(c.send("GET http://origin.test:" + std::to_string(keep_alive.port()) +
+                   "/ HTTP/1.1\r\nHost: origin.test:" + std::to_string(keep_alive.port()) +
+                   "\r\n\r\n"));
+    std::string response;
+    CHECK(read_until_end(c, response) == 0);
+    CHECK(response ==
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+          "X-Other: 1\r\nConnection: close\r\n\r\nok");
+
+    // A transfer the origin cut with a reset must not look complete.
+    Client r(endpoint);
+    REQUIRE(r.send("GET http://origin.test:" + std::to_string(resets.port()) +
+                   "/ HTTP/1.1\r\nHost: origin.test:" + std::to_string(resets.port()) +
+                   "\r\n\r\n"));
+    std::string cut;
+    CHECK(read_until_end(r, cut) == ECONNRESET);
+  }
+
   TEST_CASE("curl reaches an allowed HTTPS server with -x, --proxy and HTTPS_PROXY") {
     World w;
     const std::string url = w.url("allowed.test", w.https.port(), "/hello");

@@ -122,4 +122,33 @@ TEST_SUITE("proxy/head") {
     check_invalid("TRACE http://a.com/ HTTP/1.1\r\n\r\n", 405, "TRACE");
     check_invalid("PRI * HTTP/1.1\r\n\r\n", 405, "PRI");
   }
+
+  TEST_CASE("take_response_heads: the final head says Connection: close, in any chunking") {
+    const std::string origin =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nconnection: Keep-Alive\r\n"
+        "Keep-Alive: timeout=5\r\nContent-Length: 4\r\n\r\nbody";
+    const std::string expected =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n"
+        "Connection: close\r\n\r\nbody";
+    for (size_t chunk : {size_t(1), size_t(7), origin.size()}) {
+      CAPTURE(chunk);
+      std::string pending, out;
+      bool done = false;
+      for (size_t i = 0; i < origin.size(); i += chunk) {
+        if (done) {
+          out += origin.substr(i, chunk);  // relayed unread
+          continue;
+        }
+        pending += origin.substr(i, chunk);
+        out += take_response_heads(pending, 8192, done);
+      }
+      CHECK(done);
+      CHECK(out == expected);
+    }
+    // Without an end of head within the limit: passed on as it is.
+    std::string junk(100, 'j');
+    bool done = false;
+    CHECK(take_response_heads(junk, 64, done) == std::string(100, 'j'));
+    CHECK(done);
+  }
 }

@@ -120,5 +120,8 @@ TEST_SUITE("proxy/host") {
   TEST_CASE("printable escapes everything but plain ASCII") {
     CHECK(printable(std::string("a\0b\r\n\xff", 6)) == "a\\x00b\\x0d\\x0a\\xff");
     CHECK(printable(std::string(100, 'x'), 10) == "xxxxxxxxxx...");
+    CHECK(printable("entry 'a\\b' \"q\"") == "entry \\x27a\\x5cb\\x27 \\x22q\\x22");
+    // A whole message made of escaped parts keeps its own quotes.
+    CHECK(printable("denied by 'evil.test'\n", 80, false) == "denied by 'evil.test'\\x0a");
   }
 }

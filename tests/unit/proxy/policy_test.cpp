@@ -51,6 +51,12 @@ TEST_SUITE("proxy/policy") {
     const Decision d22 = decide(*p, "allowed.com", 22);
     CHECK_FALSE(d22.allowed);
     CHECK(d22.reason == "port 22 is not allowed for allowed.com (allowed: 443)");
+    // Every other allowed port is listed, also one whose digits another's contain.
+    const auto ports = make({"a.test:8080", "a.test", "b.test:18443", "b.test:443"});
+    CHECK(decide(*ports, "a.test", 81, Scheme::http).reason ==
+          "port 81 is not allowed for a.test over plain HTTP (allowed: 80, 8080)");
+    CHECK(decide(*ports, "b.test", 81).reason ==
+          "port 81 is not allowed for b.test (allowed: 443, 18443)");
     CHECK_FALSE(decide(*p, "allowed.com", 80).allowed);  // CONNECT to 80 is not plain HTTP
     CHECK(decide(*p, "allowed.com", 80, Scheme::http).allowed);
     CHECK_FALSE(decide(*p, "allowed.com", 443, Scheme::http).allowed);
