@@ -87,7 +87,18 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
                                                           " says what to do"));
            }});
     }
-    if (s.status == SessionStatus::starting && owner_gone(s)) {
+    if (s.status == SessionStatus::starting && owner_gone(s) && s.agent.pid) {
+      // Killed after its agent launched: the agent may have worked already
+      // (a container's starts ~300 ms before the start returns).
+      plan.push_back({"interrupted_start", name,
+                      "a start interrupted after its agent launched is completed", [&repo, s] {
+                        Result<SessionState> u = update_session(repo, s.name, [](SessionState& st) {
+                          st.status = SessionStatus::active;
+                          st.owner_pid.reset();
+                        });
+                        return u ? Result<void>() : Result<void>(fail(u.error()));
+                      }});
+    } else if (s.status == SessionStatus::starting && owner_gone(s)) {
       plan.push_back({"interrupted_start", name, "an interrupted start is undone", [&repo, s] {
                         if (auto r = stop_agent(repo, s); !r) return r;
                         if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;

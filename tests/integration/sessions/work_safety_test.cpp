@@ -177,6 +177,28 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(cancelled["message"].get<std::string>().find("nothing to recover") != std::string::npos);
   }
 
+  TEST_CASE("a start killed after its agent launched is completed by clean, not undone") {
+    ParaRepo r;
+    r.set_agent({r.script("agent.sh", "#!/bin/sh\necho important > work.txt\nexec sleep 300\n")});
+    REQUIRE(r.para({"start", "late", "-p", "x"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return fs::exists(r.worktree("late") + "/work.txt"); }));
+    // What a kill -9 between the agent's launch and the end of the start
+    // leaves: the state still says Starting, owned by a process now gone.
+    json state = json::parse(read_text(r.state_dir() + "/late.state"));
+    state["status"] = "Starting";
+    state["owner_pid"] = 999999999;
+    write_text(r.state_dir() + "/late.state", state.dump());
+    json plan = r.para_json({"clean", "--dry-run"});
+    CHECK(has_action(plan, "interrupted_start", "late"));
+    REQUIRE(r.para({"clean", "--force"}).exit_code == 0);
+    json list = r.para_json({"list"});
+    REQUIRE(list["sessions"].size() == 1);
+    CHECK(list["sessions"][0]["status"] == "Active");
+    CHECK(list["sessions"][0]["agent"]["state"] == "running");
+    CHECK(read_text(r.worktree("late") + "/work.txt") == "important\n");
+    r.kill_everything();
+  }
+
   TEST_CASE("clean removes stray files only from a state directory para made") {
     ParaRepo r;
     // The user's own directory, named as the state directory.
