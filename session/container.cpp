@@ -49,6 +49,10 @@ docker::Mount bind_mount(const std::string& source, const std::string& target, b
                        .read_only = read_only};
 }
 
+// Without docker.pids_limit: enough for builds and test runners, not for a
+// fork bomb that would exhaust the host's process table.
+constexpr int64_t kDefaultPidsLimit = 4096;
+
 // The config's limits, which docker_args then override.
 Result<void> apply_config_limits(const DockerConfig& c, docker::ContainerSpec& spec) {
   if (c.memory) {
@@ -59,7 +63,7 @@ Result<void> apply_config_limits(const DockerConfig& c, docker::ContainerSpec& s
     spec.memory_bytes = *bytes;
   }
   if (c.cpus) spec.nano_cpus = static_cast<int64_t>(*c.cpus * 1e9);
-  if (c.pids_limit) spec.pids_limit = *c.pids_limit;
+  spec.pids_limit = c.pids_limit.value_or(kDefaultPidsLimit);
   return {};
 }
 

@@ -139,6 +139,11 @@ TEST_SUITE("docker/sessions") {
     REQUIRE(wait_until([&] { return contains(session_log(r, "longrun"), "started"); },
                        std::chrono::seconds(30)));
     REQUIRE(session_containers("longrun").size() == 1);
+    // Without configured limits, a process limit still guards the host.
+    Result<docker::ContainerState> inspected =
+        docker::inspect_container(dt::test_client(), session_containers("longrun")[0].id);
+    REQUIRE(inspected);
+    CHECK(inspected->host_config["PidsLimit"] == 4096);
     Completed cancel = r.para({"cancel", "longrun", "--force", "--json"});
     REQUIRE_MESSAGE(cancel.exit_code == 0, cancel.err);
     CHECK(session_containers("longrun").empty());
