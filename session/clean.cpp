@@ -259,6 +259,15 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
 
 }  // namespace
 
+namespace {
+
+// "1 thing", "3 things".
+std::string count(size_t n) {
+  return std::to_string(n) + (n == 1 ? " thing" : " things");
+}
+
+}  // namespace
+
 Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
   std::vector<Action> plan;
   std::vector<std::string> names;
@@ -334,8 +343,8 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
   }
   if (!rq.dry_run) (void)git_locked(repo, {"worktree", "prune"});
   std::string message = plan.empty() ? "nothing to clean"
-                        : rq.dry_run ? std::to_string(plan.size()) + " things would be cleaned"
-                                     : std::to_string(plan.size() - failed) + " things cleaned";
+                        : rq.dry_run ? count(plan.size()) + " would be cleaned"
+                                     : count(plan.size() - failed) + " cleaned";
   if (failed) message += ", " + std::to_string(failed) + " failed";
   return json{{"dry_run", rq.dry_run}, {"actions", actions}, {"message", message}};
 }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/clock.h"
+#include "core/display_text.h"
 #include "core/fs.h"
 
 namespace para::session {
@@ -69,12 +70,17 @@ Result<void> validate_session_name(const std::string& name) {
                                             std::to_string(kMaxNameLength) + " are allowed." +
                                             hint);
   }
-  for (unsigned char c : name) {
-    if (!is_name_char(c)) {
-      return fail(Errc::invalid_argument, "the session name '" + printable(name) + "' contains '" +
-                                              printable(std::string(1, c)) +
-                                              "', which is not allowed." + hint);
-    }
+  // Shown as the terminal would (é, not \xc3) when that is all readable
+  // text; control bytes and non-UTF-8 as \xNN.
+  const bool utf8 = valid_utf8(name) && para::printable(name) == name;
+  auto shown = [&](const std::string& text) { return utf8 ? cut_utf8(text, 60) : printable(text); };
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (is_name_char(static_cast<unsigned char>(name[i]))) continue;
+    size_t length = 1;
+    if (utf8) (void)decode_utf8(name, i, length);
+    return fail(Errc::invalid_argument, "the session name '" + shown(name) + "' contains '" +
+                                            shown(name.substr(i, length)) +
+                                            "', which is not allowed." + hint);
   }
   if (name[0] == '-' || name[0] == '_') {
     return fail(Errc::invalid_argument, "the session name '" + printable(name) +

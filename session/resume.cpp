@@ -53,9 +53,11 @@ Result<json> resume_session(const Repo& repo, const ResumeRequest& rq) {
                                     "clean to repair it");
   }
   if (supervisor_running(*s)) {
-    return fail(Errc::conflict, "the agent of session '" + *name + "' is still running (pid " +
-                                    std::to_string(s->agent.pid.value_or(0)) +
-                                    "); wait for it (para_wait), or finish or cancel the session");
+    return fail(Errc::conflict,
+                "the agent of session '" + *name + "' is still running (pid " +
+                    std::to_string(s->agent.pid.value_or(0)) +
+                    "); wait for it (para wait, or the para_wait tool), or finish or cancel the "
+                    "session");
   }
 
   SandboxSettings stored{s->sandbox_enabled, s->sandbox_profile.value_or("standard"),

@@ -197,6 +197,10 @@ std::string clean_text(const json& res) {
 }
 
 std::string wait_text(const json& r) {
+  if (str(r["agent"], "state").empty()) {
+    return "Session '" + shown(r, "session") +
+           "' has no agent (it was started without a prompt); para resume starts one\n";
+  }
   return std::string(r["finished"].get<bool>() ? "The agent is done: " : "Still running: ") +
          agent_summary(r) + "\n";
 }
