@@ -30,6 +30,7 @@
 #include "core/fs.h"
 #include "core/json_input.h"
 #include "core/log.h"
+#include "mcp/batch.h"
 #include "mcp/http_policy.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/local_peer.h"
@@ -370,6 +371,13 @@ struct HttpTransport::Impl {
     return it == sessions.end() ? nullptr : it->second;
   }
 
+  // Whether the request's session negotiated the one MCP version with
+  // JSON-RPC batches (mcp/batch.h).
+  bool takes_batches(const httplib::Request& req) const {
+    auto hs = find(req.get_header_value("Mcp-Session-Id"));
+    return hs && mcp::takes_batches(hs->mcp->protocol_version());
+  }
+
   // The session named by the request, or an error reply (400/404).
   std::shared_ptr<HttpSession> session_of(const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.get_header_value("Mcp-Session-Id");
@@ -446,7 +454,7 @@ struct HttpTransport::Impl {
       return;
     }
     const rpc::Classified c = rpc::classify(message);
-    if (c.kind == rpc::Kind::invalid) {
+    if (c.kind == rpc::Kind::invalid && !(message.is_array() && takes_batches(req))) {
       res.status = 400;
       res.set_content(rpc::dump(rpc::error_response(c.id, c.error)), kJsonType);
       return;

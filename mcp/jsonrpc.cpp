@@ -42,7 +42,7 @@ Classified classify(const json& message) {
     out.error = RpcError{kInvalidRequest, "Invalid Request: " + std::move(why), nullptr};
     return out;
   };
-  if (message.is_array()) {
+  if (message.is_array()) {  // Session::receive handles batches of sessions that take them
     return invalid(
         "JSON-RPC batches are not supported (MCP removed batching in 2025-06-18); send one "
         "message at a time");

@@ -20,6 +20,7 @@
 
 #include "core/json_schema.h"
 #include "core/log.h"
+#include "mcp/batch.h"
 #include "mcp/context.h"
 #include "mcp/server.h"
 #include "mcp/uri_template.h"
@@ -382,6 +383,7 @@ void Session::close() {
 }
 
 void Session::receive(const json& message, std::shared_ptr<Outbound> reply) {
+  if (message.is_array()) return receive_batch(*this, message, std::move(reply));
   const rpc::Classified c = rpc::classify(message);
   switch (c.kind) {
     case rpc::Kind::invalid:

@@ -189,6 +189,22 @@ TEST_SUITE("integration/mcp/http") {
     CHECK(c.request("ping")["result"] == json::object());
   }
 
+  TEST_CASE("over HTTP, a 2025-03-26 session's batch is answered with one array") {
+    ServerProcess server(fixture());
+    HttpClient c(server.port());
+    c.protocol_version = "2025-03-26";
+    c.initialize();
+    const HttpResult r = c.post(json::array({{{"jsonrpc", "2.0"}, {"id", 7}, {"method", "ping"}},
+                                             {{"jsonrpc", "2.0"}, {"id", 8}, {"method", "ping"}}}));
+    CHECK(r.status == 200);
+    const json answers = json::parse(r.body);
+    REQUIRE(answers.is_array());
+    CHECK(answers.size() == 2);
+    const HttpResult only_notes =
+        c.post(json::array({{{"jsonrpc", "2.0"}, {"method", "notifications/roots/list_changed"}}}));
+    CHECK(only_notes.status == 202);
+  }
+
   TEST_CASE("open GET streams are capped so that POSTs always find a connection") {
     ServerProcess server(fixture());
     constexpr size_t kCap = 40;  // HttpOptions::max_get_streams

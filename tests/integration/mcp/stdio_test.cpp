@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "core/fs.h"
@@ -291,6 +292,39 @@ TEST_SUITE("integration/mcp/stdio") {
     const json list =
         c.request("tools/call", {{"name", "para_list"}, {"arguments", json::object()}});
     CHECK(list["result"]["structuredContent"]["sessions"].empty());
+  }
+
+  TEST_CASE("a session that negotiated 2025-03-26 takes JSON-RPC batches; later ones do not") {
+    StdioClient c(fixture());
+    c.send({{"jsonrpc", "2.0"},
+            {"id", 1},
+            {"method", "initialize"},
+            {"params", initialize_params("2025-03-26")}});
+    REQUIRE(c.read().value()["result"]["protocolVersion"] == "2025-03-26");
+    c.send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    c.send(json::array({{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}},
+                        {{"jsonrpc", "2.0"}, {"method", "notifications/roots/list_changed"}},
+                        {{"jsonrpc", "2.0"}, {"id", 3}, {"method", "no/such/method"}},
+                        {{"jsonrpc", "2.0"}, {"id", 4}, {"method", "initialize"}}}));
+    const json answers = c.read().value();
+    REQUIRE(answers.is_array());
+    REQUIRE(answers.size() == 3);  // the notification gets none
+    std::map<int, json> by_id;
+    for (const json& a : answers) by_id[a["id"].get<int>()] = a;
+    CHECK(by_id[2]["result"] == json::object());
+    CHECK(error_code(by_id[3]) == -32601);
+    CHECK(error_code(by_id[4]) == -32600);
+    c.send(json::array());
+    CHECK(error_code(c.read().value()) == -32600);
+    c.send(json::array({{{"jsonrpc", "2.0"}, {"method", "notifications/roots/list_changed"}}}));
+    CHECK(c.request("ping")["result"] == json::object());  // no answer came to the batch
+
+    StdioClient later(fixture());
+    later.initialize();  // 2025-11-25
+    later.send(json::array({{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}}}));
+    const json refused = later.read().value();
+    CHECK(error_code(refused) == -32600);
+    CHECK(refused.dump().find("not part of MCP 2025-11-25") != std::string::npos);
   }
 
   TEST_CASE("a para_start cancelled by the client leaves no session behind") {
