@@ -223,10 +223,10 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
                     " already exists but no session owns it; run para clean, or pick another name");
   }
   if (std::filesystem::is_directory(repo.common_dir + "/refs/heads/" + branch)) {
-    return fail(Errc::already_exists,
-                "branches named " + branch + "/... exist, so git cannot create the branch " +
-                    branch + "; pick another name (git branch --list '" + branch +
-                    "/*' shows them)");
+    return fail(Errc::already_exists, "branches named " + branch +
+                                          "/... exist, so git cannot create the branch " + branch +
+                                          "; pick another name (git branch --list '" + branch +
+                                          "/*' shows them)");
   }
   if (git_branch_exists(repo.common_dir, branch)) {
     return fail(Errc::already_exists,

@@ -22,6 +22,19 @@ std::vector<std::string> para_server(const TempDir& repo) {
   return {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()};
 }
 
+// para-mcp-server on a real repository, run through env(1) with the
+// repository's own HOME (whose config makes the agent `true`) and `extra`.
+std::vector<std::string> para_server(const TempGitRepo& repo,
+                                     const std::vector<std::string>& extra = {}) {
+  std::filesystem::create_directories(repo.home() + "/.config/para");
+  write_text(repo.home() + "/.config/para/config.toml", "[agent]\ncommand = [\"true\"]\n");
+  std::vector<std::string> argv = {"env"};
+  argv.insert(argv.end(), repo.env().begin(), repo.env().end());
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
+  return argv;
+}
+
 int error_code(const json& m) {
   return m.value("error", json::object()).value("code", 0);
 }
@@ -218,12 +231,7 @@ TEST_SUITE("integration/mcp/stdio") {
     write_text(outside / "setup.sh", "#!/bin/sh\ntouch " + (outside / "ran") + "\n");
     fs::create_symlink(outside / "secret.txt", repo / "link.md");
     repo.write("task.md", "the task from the repository\n");
-    fs::create_directories(repo.home() + "/.config/para");
-    write_text(repo.home() + "/.config/para/config.toml", "[agent]\ncommand = [\"true\"]\n");
-    std::vector<std::string> argv = {"env"};
-    argv.insert(argv.end(), repo.env().begin(), repo.env().end());
-    argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
-    StdioClient c(argv);
+    StdioClient c(para_server(repo));
     c.initialize();
     auto call = [&](const std::string& tool, const json& args) {
       return c.request("tools/call", {{"name", tool}, {"arguments", args}})["result"];
@@ -271,10 +279,7 @@ TEST_SUITE("integration/mcp/stdio") {
 
   TEST_CASE("para_start's docker_args cannot copy the server's environment into a container") {
     TempGitRepo repo;
-    std::vector<std::string> argv = {"env", "SERVER_SECRET=s3cr3t-value"};
-    argv.insert(argv.end(), repo.env().begin(), repo.env().end());
-    argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
-    StdioClient c(argv);
+    StdioClient c(para_server(repo, {"SERVER_SECRET=s3cr3t-value"}));
     c.initialize();
     for (const json& docker_args : {json{"-e", "SERVER_SECRET"}, json{"--env=SERVER_SECRET"}}) {
       const json r = c.request("tools/call", {{"name", "para_start"},
@@ -329,12 +334,7 @@ TEST_SUITE("integration/mcp/stdio") {
 
   TEST_CASE("a para_start cancelled by the client leaves no session behind") {
     TempGitRepo repo;
-    std::filesystem::create_directories(repo.home() + "/.config/para");
-    write_text(repo.home() + "/.config/para/config.toml", "[agent]\ncommand = [\"true\"]\n");
-    std::vector<std::string> argv = {"env"};
-    argv.insert(argv.end(), repo.env().begin(), repo.env().end());
-    argv.insert(argv.end(), {built_binary("para-mcp-server"), "--stdio", "--repo", repo.path()});
-    StdioClient c(argv);
+    StdioClient c(para_server(repo));
     c.initialize();
     // The request and its cancellation in one write: the start is under way
     // (or still queued) when the cancellation arrives.
