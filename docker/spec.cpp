@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "docker/redact.h"
+
 namespace para::docker {
 namespace {
 
@@ -678,6 +680,32 @@ void apply_docker_args(const DockerArgs& args, ContainerSpec& spec) {
   if (args.network) spec.network_mode = *args.network;
   spec.cap_add.insert(spec.cap_add.end(), args.cap_add.begin(), args.cap_add.end());
   spec.cap_drop.insert(spec.cap_drop.end(), args.cap_drop.begin(), args.cap_drop.end());
+}
+
+std::vector<std::string> docker_args_for_display(const std::vector<std::string>& args) {
+  auto hide = [](const std::string& assignment) {
+    const size_t eq = assignment.find('=');
+    return eq == std::string::npos ? assignment
+                                   : assignment.substr(0, eq + 1) + std::string(kRedacted);
+  };
+  std::vector<std::string> out;
+  bool value_next = false;
+  for (const std::string& a : args) {
+    if (value_next) {
+      out.push_back(hide(a));
+      value_next = false;
+    } else if (a == "-e" || a == "--env") {
+      out.push_back(a);
+      value_next = true;
+    } else if (a.rfind("--env=", 0) == 0) {
+      out.push_back("--env=" + hide(a.substr(6)));
+    } else if (a.size() > 2 && a.rfind("-e", 0) == 0) {
+      out.push_back("-e" + hide(a.substr(2)));
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> isolation_weakenings(const DockerArgs& args) {

@@ -105,6 +105,10 @@ struct DockerArgs {
   std::vector<std::string> cap_add, cap_drop;     // --cap-add/--cap-drop
 };
 
+/// `args` for showing (session listings, tool output): the value of every
+/// -e/--env NAME=VALUE replaced by "[redacted]", since it may be a secret.
+std::vector<std::string> docker_args_for_display(const std::vector<std::string>& args);
+
 /// The text listing what parse_docker_args understands (used in its errors).
 const std::string& supported_docker_args();
 

@@ -12,6 +12,7 @@
 #include "core/display_text.h"
 #include "core/fs.h"
 #include "core/json_input.h"
+#include "docker/spec.h"
 #include "session/internal.h"
 #include "session/ops.h"
 #include "session/procs.h"
@@ -121,7 +122,13 @@ json describe_session(const Repo& repo, const std::string& name, bool verbose,
   if (s.task_description && s.task_description->size() > 500) {
     out["task"] = cut_utf8(*s.task_description, 500) + "...";
   }
-  if (s.is_container) out["container"] = s.container;
+  if (s.is_container) {
+    out["container"] = s.container;
+    if (s.container.contains("docker_args") && s.container["docker_args"].is_array()) {
+      out["container"]["docker_args"] = docker::docker_args_for_display(
+          s.container["docker_args"].get<std::vector<std::string>>());
+    }
+  }
   std::optional<AgentStatus> status = load_status(repo.status_path(s.name));
   out["agent_status"] = status ? status_to_json(*status) : json(nullptr);
   if (verbose) {

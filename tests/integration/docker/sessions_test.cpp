@@ -87,13 +87,22 @@ TEST_SUITE("docker/sessions") {
   TEST_CASE("docker.forward_env_keys replaces the default list: GITHUB_TOKEN when listed") {
     ParaRepo r;
     container_config(
-        r, "echo \"GITHUB ${GITHUB_TOKEN:-unset} ANTHROPIC ${ANTHROPIC_API_KEY:-unset}\"\n",
+        r,
+        "echo \"GITHUB ${GITHUB_TOKEN:-unset} ANTHROPIC ${ANTHROPIC_API_KEY:-unset}\"\n"
+        "echo \"EXPLICIT ${EXPLICIT_TOKEN:-unset}\"\n",
         "forward_env_keys = [\"GITHUB_TOKEN\"]\n");
-    Completed start = para_with_env(r, {"start", "gh", "--container", "-p", "x"},
+    // A value given in docker_args reaches the agent, never a listing.
+    Completed start = para_with_env(r,
+                                    {"start", "gh", "--container", "--docker-args", "-e",
+                                     "--docker-args", "EXPLICIT_TOKEN=value-in-args", "-p", "x"},
                                     {"GITHUB_TOKEN=ghp-listed", "ANTHROPIC_API_KEY=sk-not-listed"});
     REQUIRE_MESSAGE(start.exit_code == 0, start.err);
     REQUIRE(wait_until([&] { return agent_done(r, "gh"); }, std::chrono::seconds(60)));
     CHECK(contains(session_log(r, "gh"), "GITHUB ghp-listed ANTHROPIC unset\n"));
+    CHECK(contains(session_log(r, "gh"), "EXPLICIT value-in-args\n"));
+    const Completed list = r.para({"list", "-v", "--json"});
+    CHECK(contains(list.out, "EXPLICIT_TOKEN=[redacted]"));
+    CHECK_FALSE(contains(list.out + start.out, "value-in-args"));
     CHECK(r.para({"cancel", "gh", "--force"}).exit_code == 0);
   }
 

@@ -299,6 +299,13 @@ TEST_SUITE("docker/spec") {
     CHECK(s.nano_cpus == 1'500'000'000);
   }
 
+  TEST_CASE("docker_args shown in listings keep names and hide every -e value") {
+    CHECK(docker_args_for_display({"-e", "TOKEN=ghp_secret", "--env=B=2", "-eC=3", "--env", "D",
+                                   "-m", "64m", "-l", "team=a"}) ==
+          std::vector<std::string>{"-e", "TOKEN=[redacted]", "--env=B=[redacted]", "-eC=[redacted]",
+                                   "--env", "D", "-m", "64m", "-l", "team=a"});
+  }
+
   TEST_CASE("network, capability, volume and inherited-variable widenings are reported") {
     Result<DockerArgs> a = parse_docker_args(
         {"--network", "bridge", "-v", "vol:/v", "-e", "TOKEN", "-e", "UNSET", "-e", "X=1"},
