@@ -53,10 +53,19 @@ std::string start_text(const json& r) {
 }
 
 std::string finish_text(const json& r) {
-  return "Session '" + shown(r, "session") + "' finished\n  Branch: " + shown(r, "final_branch") +
-         "\n  Commit: " + shown(r, "commit") +
-         (r["committed"].get<bool>() ? "" : " (nothing new to commit)") + "\n" +
-         (r["worktree_removed"].get<bool>() ? "" : "  " + shown(r, "message") + "\n");
+  std::string out = "Session '" + shown(r, "session") +
+                    "' finished\n  Branch: " + shown(r, "final_branch") +
+                    "\n  Commit: " + shown(r, "commit") +
+                    (r["committed"].get<bool>() ? "" : " (nothing new to commit)") + "\n";
+  if (!r["worktree_removed"].get<bool>()) {
+    out += "  " + shown(r, "message") + "\n";  // why it was kept; names the files below too
+  } else if (r.contains("review_first")) {
+    out +=
+        "  Review before merging: the branch changes files that programs on your machine run "
+        "or obey:\n";
+    for (const json& f : r["review_first"]) out += "    " + printable(f.get<std::string>()) + "\n";
+  }
+  return out;
 }
 
 std::string cancel_text(const json& r) {

@@ -136,6 +136,13 @@ TEST_SUITE("integration/sessions/lifecycle") {
           json({".claude/settings.json", ".envrc", "sub/.vscode/tasks.json"}));
     CHECK(finished["message"].get<std::string>().find("Review before merging") !=
           std::string::npos);
+    // The text a person reads says it too, with the files.
+    r.set_agent({r.script("again.sh", "#!/bin/sh\necho 'export B=1' > .envrc\n")});
+    REQUIRE(r.para({"start", "hooks2", "-p", "t"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return agent_done(r, "hooks2"); }));
+    const Completed text = r.para({"finish", "Work", "hooks2"});
+    CHECK(text.out.find("Review before merging") != std::string::npos);
+    CHECK(text.out.find("    .envrc\n") != std::string::npos);
 
     // The ordinary case: nothing to point out.
     r.set_agent({r.script("plain.sh", "#!/bin/sh\necho x > plain.txt\n")});
