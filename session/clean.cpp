@@ -146,9 +146,7 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
   std::error_code ec;
   std::vector<std::string> kept_branches;  // checked out in a worktree that stays
   std::vector<std::string> kept_names;     // and those worktrees' names (their logs stay)
-  const std::string own = repo.para_dir() + "/";
-  const bool own_subtrees =
-      fs::path(repo.subtrees_dir()).lexically_normal().string().compare(0, own.size(), own) == 0;
+  const bool own_subtrees = repo.inside_para_dir(repo.subtrees_dir());
   for (const auto& e : fs::directory_iterator(repo.subtrees_dir(), ec)) {
     const std::string n = e.path().filename().string();
     std::error_code type;
@@ -256,10 +254,6 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
                     }});
   }
 }
-
-}  // namespace
-
-namespace {
 
 // "1 thing", "3 things".
 std::string count(size_t n) {

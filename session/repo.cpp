@@ -88,11 +88,14 @@ Result<Repo> open_known_repo(const std::string& root, const std::string& common_
   return repo;
 }
 
+bool Repo::inside_para_dir(const std::string& path) const {
+  const std::string own = para_dir() + "/";
+  return fs::path(path).lexically_normal().string().compare(0, own.size(), own) == 0;
+}
+
 bool Repo::owns_state_dir() const {
   // .para/ is para's own; any other place only when para made it.
-  const std::string state = fs::path(state_dir()).lexically_normal().string();
-  const std::string own = para_dir() + "/";
-  return state.compare(0, own.size(), own) == 0 || path_exists(state_owner_marker());
+  return inside_para_dir(state_dir()) || path_exists(state_owner_marker());
 }
 
 std::optional<std::string> session_from_cwd(const Repo& repo, const std::string& cwd) {

@@ -58,6 +58,8 @@ class Repo {
   /// removes no file there that merely looks like para's.
   std::string state_owner_marker() const { return state_dir() + "/.para-made"; }
   bool owns_state_dir() const;
+  /// Whether `path` lies in .para/ (para's own, whatever is in it).
+  bool inside_para_dir(const std::string& path) const;
   std::string lock_path(const std::string& name) const {
     return locks_dir() + "/" + name + ".lock";
   }
