@@ -291,6 +291,17 @@ class Connection {
   }
 
   /// Idempotent; logs the decision (if one was made) exactly once.
+  // The socket's pending error (SO_ERROR, which reading it clears), or 0.
+  static int socket_error(uv_handle_t* handle) noexcept {
+    uv_os_fd_t fd = -1;
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (uv_fileno(handle, &fd) != 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) {
+      return 0;
+    }
+    return error;
+  }
+
   // The socket's close sends RST, not FIN (SO_LINGER 0).
   static void abort_on_close(uv_handle_t* handle) noexcept {
     uv_os_fd_t fd = -1;
@@ -902,12 +913,7 @@ class Connection {
     if (status < 0) {
       // libuv reports a socket error as UV_EBADF: name the side and its error.
       const bool client_side = p == &c->splice_->poll_client;
-      int error = 0;
-      socklen_t size = sizeof error;
-      uv_os_fd_t fd = -1;
-      if (uv_fileno(as_handle(p), &fd) == 0) {
-        (void)::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
-      }
+      const int error = socket_error(as_handle(p));
       return c->relay_failed(client_side,
                              std::string(client_side ? "client " : "server ") +
                                  (error != 0 ? std::strerror(error) : uv_strerror(status)));
@@ -1065,6 +1071,12 @@ class Connection {
 
   // EOF or error from one side while relaying.
   void source_ended(bool from_client, int error) noexcept {
+    // libuv reports a hang-up after a partial read as EOF without reading
+    // on, so a reset can arrive looking like an orderly end: ask the socket.
+    if (error == UV_EOF) {
+      const int pending = socket_error(from_client ? as_handle(client()) : as_handle(&upstream_));
+      if (pending != 0) error = uv_translate_sys_error(pending);
+    }
     if (error != UV_EOF) {
       return relay_failed(from_client,
                           std::string(from_client ? "client " : "server ") + uv_strerror(error));

@@ -166,7 +166,9 @@ TEST_SUITE("proxy/integration") {
                    "/ HTTP/1.1\r\nHost: origin.test:" + std::to_string(resets.port()) +
                    "\r\n\r\n"));
     std::string cut;
-    CHECK(read_until_end(r, cut) == ECONNRESET);
+    const int end = read_until_end(r, cut);
+    INFO("got " << cut.size() << " bytes; log: " << read_text(proxy.log_path("test")));
+    CHECK(end == ECONNRESET);
   }
 
   TEST_CASE("curl reaches an allowed HTTPS server with -x, --proxy and HTTPS_PROXY") {
