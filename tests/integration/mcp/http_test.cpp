@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "tests/integration/mcp/mcp_client.h"
@@ -213,35 +214,41 @@ TEST_SUITE("integration/mcp/http") {
       clients.emplace_back(server.port());
       clients.back().initialize();
     }
-    // Each held open (3 s without data ends it): the priming event counts it.
+    // Each held open until stop() below (the server sends nothing more than
+    // its priming event for 15 s): the priming event counts it.
     std::atomic<size_t> listening{0};
+    std::vector<std::unique_ptr<httplib::Client>> held;
     std::vector<std::thread> readers;
     for (size_t i = 0; i < kCap; ++i) {
+      held.push_back(std::make_unique<httplib::Client>("127.0.0.1", server.port()));
+      held.back()->set_read_timeout(60, 0);
       readers.emplace_back([&, i] {
-        httplib::Client held("127.0.0.1", server.port());
-        held.set_read_timeout(3, 0);
         bool counted = false;
-        held.Get("/mcp",
-                 {{"Accept", "text/event-stream"},
-                  {"Mcp-Session-Id", clients[i].session_id},
-                  {"MCP-Protocol-Version", clients[i].protocol_version}},
-                 [&](const char*, size_t) {
-                   if (!counted) ++listening;
-                   counted = true;
-                   return true;
-                 });
+        held[i]->Get("/mcp",
+                     {{"Accept", "text/event-stream"},
+                      {"Mcp-Session-Id", clients[i].session_id},
+                      {"MCP-Protocol-Version", clients[i].protocol_version}},
+                     [&](const char*, size_t) {
+                       if (!counted) ++listening;
+                       counted = true;
+                       return true;
+                     });
       });
     }
-    const bool all = wait_until([&] { return listening.load() == kCap; }, 10s);
+    const bool all = wait_until([&] { return listening.load() == kCap; }, 30s);
     CHECK(all);
     const HttpResult refused = clients[kCap].get({}, 2s);
     CHECK(refused.status == 503);
     CHECK(refused.body.find("too many SSE streams") != std::string::npos);
     CHECK(clients[kCap].request("ping")["result"] == json::object());  // POSTs still served
+    for (auto& h : held) h->stop();
     for (std::thread& t : readers) t.join();
-    // The streams ended: a GET is served again.
-    const HttpResult again = clients[kCap].get({}, 1s, [](const HttpResult&) { return true; });
-    CHECK(again.status == 200);
+    // The streams ended: a GET is served again (once the server saw them go).
+    CHECK(wait_until(
+        [&] {
+          return clients[kCap].get({}, 1s, [](const HttpResult&) { return true; }).status == 200;
+        },
+        20s));
   }
 
   TEST_CASE("the standalone GET stream carries resource updates; a second GET gets 409") {
