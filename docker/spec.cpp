@@ -731,4 +731,18 @@ std::vector<std::string> isolation_weakenings(const DockerArgs& args) {
   return out;
 }
 
+std::vector<std::string> limit_raises(const DockerArgs& args, const ContainerSpec& limits) {
+  std::vector<std::string> out;
+  auto check = [&out](const std::optional<int64_t>& wanted, int64_t configured, const char* flag,
+                      const char* what) {
+    if (!wanted || configured == 0 || (*wanted != 0 && *wanted <= configured)) return;
+    out.push_back(std::string(flag) + (*wanted == 0 ? " removes" : " raises") + " the configured " +
+                  what + " limit");
+  };
+  check(args.memory_bytes, limits.memory_bytes, "--memory", "memory");
+  check(args.nano_cpus, limits.nano_cpus, "--cpus", "CPU");
+  check(args.pids_limit, limits.pids_limit, "--pids-limit", "process");
+  return out;
+}
+
 }  // namespace para::docker

@@ -129,6 +129,13 @@ void apply_docker_args(const DockerArgs& args, ContainerSpec& spec);
 /// does. The session layer refuses these when the sandbox is enforced.
 std::vector<std::string> isolation_weakenings(const DockerArgs& args);
 
+/// What in these args would loosen `limits`' memory, CPU or process ceiling
+/// (a higher value, or 0 for none). Lowering a limit is not listed, nor is
+/// any value where `limits` has none. The session layer refuses these when
+/// the sandbox is enforced, so a client cannot undo the user's configured
+/// limits.
+std::vector<std::string> limit_raises(const DockerArgs& args, const ContainerSpec& limits);
+
 /// "512m", "1g", "1.5G", "64MiB", "1048576" -> bytes (binary units, as docker).
 /// Errors: invalid_argument.
 Result<int64_t> parse_memory(std::string_view text);

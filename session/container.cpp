@@ -116,6 +116,13 @@ Result<json> check_container_request(const Repo& repo, const ContainerFlags& fla
   if (!args) return fail(args.error());
   if (isolated || repo.config.sandbox.enforce) {
     std::vector<std::string> widen = docker::isolation_weakenings(*args);
+    if (repo.config.sandbox.enforce) {
+      docker::ContainerSpec limits;
+      if (auto r = apply_config_limits(repo.config.docker, limits); !r) return fail(r.error());
+      for (std::string& raise : docker::limit_raises(*args, limits)) {
+        widen.push_back(std::move(raise));
+      }
+    }
     if (!widen.empty()) {
       std::string list;
       for (const std::string& w : widen) list += (list.empty() ? "" : "; ") + w;

@@ -302,6 +302,25 @@ TEST_SUITE("docker/sessions") {
     CHECK(session_containers("hog").empty());
   }
 
+  TEST_CASE("under sandbox.enforce, docker_args may lower the configured limits, not raise them") {
+    ParaRepo r;
+    container_config(r, "echo started\n",
+                     "memory = \"32m\"\npids_limit = 40\n\n[sandbox]\nenforce = true\n");
+    const std::string before = r.snapshot();
+    Completed raise = r.para({"start", "big", "--container", "--docker-args", "--pids-limit=0",
+                              "--docker-args", "-m", "--docker-args", "1g", "-p", "x"});
+    CHECK(raise.exit_code != 0);
+    CHECK(contains(raise.err,
+                   "--memory raises the configured memory limit; --pids-limit removes "
+                   "the configured process limit"));
+    CHECK(r.snapshot() == before);
+    CHECK(session_containers("big").empty());
+    Completed lower =
+        r.para({"start", "small", "--container", "--docker-args", "--pids-limit=30", "-p", "x"});
+    REQUIRE_MESSAGE(lower.exit_code == 0, lower.err);
+    CHECK(r.para({"cancel", "small", "--force"}).exit_code == 0);
+  }
+
   TEST_CASE(
       "the setup script runs in the container through exec before the agent starts; a "
       "failing one undoes the start") {

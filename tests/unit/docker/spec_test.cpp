@@ -321,6 +321,27 @@ TEST_SUITE("docker/spec") {
     REQUIRE(none);
     CHECK(isolation_weakenings(*none).empty());
   }
+
+  TEST_CASE("raising or removing a configured limit is reported; lowering one is not") {
+    ContainerSpec limits;
+    limits.memory_bytes = 64 * 1024 * 1024;
+    limits.pids_limit = 100;
+    Result<DockerArgs> raise =
+        parse_docker_args({"-m", "128m", "--pids-limit", "-1", "--cpus", "8"}, map_env({}));
+    REQUIRE(raise);
+    CHECK(limit_raises(*raise, limits) ==
+          std::vector<std::string>{"--memory raises the configured memory limit",
+                                   "--pids-limit removes the configured process limit"});
+    Result<DockerArgs> lower =
+        parse_docker_args({"-m", "32m", "--pids-limit", "100", "--cpus", "0.5"}, map_env({}));
+    REQUIRE(lower);
+    CHECK(limit_raises(*lower, limits).empty());
+    limits.nano_cpus = 1'000'000'000;
+    CHECK(limit_raises(*raise, limits) ==
+          std::vector<std::string>{"--memory raises the configured memory limit",
+                                   "--cpus raises the configured CPU limit",
+                                   "--pids-limit removes the configured process limit"});
+  }
 }
 
 }  // namespace para::docker
