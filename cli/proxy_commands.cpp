@@ -79,10 +79,11 @@ int run_proxy(const Args& args) {
     const char* flag;
     std::chrono::milliseconds* target;
   };
-  for (const Knob& k :
-       {Knob{"head-timeout", &options.head_timeout},
-        Knob{"connect-timeout", &options.connect_timeout},
-        Knob{"idle-timeout", &options.idle_timeout}, Knob{"stop-grace", &options.stop_grace}}) {
+  for (const Knob& k : {Knob{"head-timeout", &options.head_timeout},
+                        Knob{"connect-timeout", &options.connect_timeout},
+                        Knob{"idle-timeout", &options.idle_timeout},
+                        Knob{"response-timeout", &options.response_timeout},
+                        Knob{"stop-grace", &options.stop_grace}}) {
     if (const auto text = args.value(k.flag)) {
       Result<std::chrono::milliseconds> ms = parse_seconds(k.flag, *text);
       if (!ms) return report_error(ms.error());
@@ -161,6 +162,9 @@ std::vector<Command> proxy_commands() {
       {.long_name = "idle-timeout",
        .value_name = "SECONDS",
        .help = "close a tunnel that moved no byte for this long (default 600)"},
+      {.long_name = "response-timeout",
+       .value_name = "SECONDS",
+       .help = "plain HTTP: time the origin has to begin its response before 504 (default 60)"},
       {.long_name = "stop-grace",
        .value_name = "SECONDS",
        .help = "on SIGINT/SIGTERM, time open tunnels get to finish (default 5)"},

@@ -64,7 +64,10 @@
 // Timers. One timer per connection, re-armed per state: head timeout, resolve
 // plus connect timeout (504), ClientHello timeout, and in relaying an idle
 // timeout that compares against the time of the last byte moved in either
-// direction, so a tunnel that moves data is never cut.
+// direction, so a tunnel that moves data is never cut. A plain-HTTP request
+// whose origin has not begun a response uses the shorter response timeout,
+// and a 504 replaces the silent close: the client has had no byte yet. An
+// origin that ends or resets the connection at that point gets a 502.
 //
 // Stop. stop() (any thread) wakes the loop through uv_async. The loop closes
 // the listeners, closes connections that are not relaying, gives tunnels
@@ -347,6 +350,11 @@ class Connection {
   /// One side failed while relaying (reset, error): the other is reset as
   /// well, so that no end takes a cut-off transfer for a complete one.
   void relay_failed(bool client_side, const std::string& what) noexcept {
+    if (!client_side && awaiting_response()) {
+      return reply(502,
+                   authority_text(head_.host, head_.port) + " failed before responding: " + what,
+                   "error");
+    }
     reset_client_ = !client_side;
     reset_upstream_ = client_side;
     close_with("allow", status_, reason_ + "; " + what);
@@ -530,8 +538,13 @@ class Connection {
         return;
       case State::relaying: {
         const uint64_t idle = uv_now(&server_->loop) - last_activity_;
-        const auto limit = static_cast<uint64_t>(o.idle_timeout.count());
-        if (idle >= limit) {
+        const auto limit = static_cast<uint64_t>(relay_timeout().count());
+        if (idle >= limit && awaiting_response()) {
+          reply(504,
+                authority_text(head_.host, head_.port) + " sent no response within " +
+                    seconds_text(o.response_timeout),
+                "error");
+        } else if (idle >= limit) {
           close_with(
               "allow", status_,
               reason_ + "; closed after " + seconds_text(o.idle_timeout) + " without traffic");
@@ -827,12 +840,22 @@ class Connection {
     return std::nullopt;
   }
 
+  // A plain-HTTP request whose origin has sent no byte of a response yet.
+  bool awaiting_response() const noexcept {
+    return !head_.connect && bytes_down_ == 0 && response_pending_.empty();
+  }
+
+  std::chrono::milliseconds relay_timeout() const noexcept {
+    const ServerOptions& o = server_->options;
+    return awaiting_response() ? std::min(o.response_timeout, o.idle_timeout) : o.idle_timeout;
+  }
+
   void start_relaying() noexcept {
     if (state_ == State::closing) return;  // a write failed on the way here
     state_ = State::relaying;
     ++server_->tunnels;
     last_activity_ = uv_now(&server_->loop);
-    arm_timer(server_->options.idle_timeout);
+    arm_timer(relay_timeout());
     uv_read_start(client(), on_alloc, on_read);
     uv_read_start(as_stream(&upstream_), on_alloc, on_read);
   }
@@ -1081,6 +1104,11 @@ class Connection {
       return relay_failed(from_client,
                           std::string(from_client ? "client " : "server ") + uv_strerror(error));
     }
+    if (!from_client && awaiting_response()) {
+      return reply(
+          502, authority_text(head_.host, head_.port) + " closed the connection without a response",
+          "error");
+    }
     if (!from_client && !response_pending_.empty()) {  // a response cut inside its head
       const std::string rest = std::move(response_pending_);
       response_pending_.clear();
@@ -1100,6 +1128,7 @@ class Connection {
   void reply(int status, const std::string& reason, const char* decision) noexcept {
     set_outcome(decision, status, reason);
     uv_read_stop(client());
+    if (state_ == State::relaying) --server_->tunnels;  // a plain request the origin failed
     state_ = State::replying;
     arm_timer(std::chrono::milliseconds(5000));  // a client that never reads is cut
     const std::string body = printable(reason, 400, /*escape_quotes=*/false) + "\n";

@@ -24,11 +24,13 @@ struct ServerOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // resolve + connect -> 504
   std::chrono::milliseconds hello_timeout{10'000};    // 200 -> complete ClientHello
   std::chrono::milliseconds idle_timeout{600'000};    // no byte either way for this long
-  std::chrono::milliseconds stop_grace{0};            // on stop(), tunnels get this long to finish
-  size_t read_size = 64 * 1024;                       // one read buffer
-  size_t high_water = 64 * 1024;  // pause the source above this many queued bytes
-  size_t low_water = 16 * 1024;   // resume it at or below this many
-  bool splice = true;             // Linux: relay bulk transfers with splice(2), without copying
+  std::chrono::milliseconds response_timeout{
+      60'000};                              // plain HTTP: no byte before a response -> 504
+  std::chrono::milliseconds stop_grace{0};  // on stop(), tunnels get this long to finish
+  size_t read_size = 64 * 1024;             // one read buffer
+  size_t high_water = 64 * 1024;            // pause the source above this many queued bytes
+  size_t low_water = 16 * 1024;             // resume it at or below this many
+  bool splice = true;  // Linux: relay bulk transfers with splice(2), without copying
   uint64_t splice_after = 128 * 1024;  // bytes a tunnel moves by copying before it may switch
   std::vector<int> stop_signals;       // e.g. {SIGINT, SIGTERM}: stop() on delivery
 };

@@ -171,6 +171,46 @@ TEST_SUITE("proxy/integration") {
     CHECK(end == ECONNRESET);
   }
 
+  TEST_CASE(
+      "a plain request gets 504 from a silent origin and 502 from one that ends without a "
+      "response") {
+    InProcessProxy proxy({.response_timeout = 1s});
+    TcpServer silent(TcpServer::Mode::silent);
+    OneShotOrigin closes("", false);
+    OneShotOrigin resets("", true);
+    const auto target = [](uint16_t port) { return "origin.test:" + std::to_string(port); };
+    const std::string endpoint = proxy.listen_tcp(
+        {.allowed = {target(silent.port()), target(closes.port()), target(resets.port())},
+         .include_essential = false,
+         .pins = {pin("origin.test")}});
+    proxy.start();
+    struct Row {
+      uint16_t port;
+      int status;
+      std::string reason;
+    };
+    for (const Row& row : std::vector<Row>{
+             {silent.port(), 504, target(silent.port()) + " sent no response within 1 s"},
+             {closes.port(), 502,
+              target(closes.port()) + " closed the connection without a response"},
+             {resets.port(), 502, target(resets.port()) + " failed before responding: server "}}) {
+      CAPTURE(row.port);
+      Client c(endpoint);
+      REQUIRE(c.send("GET http://" + target(row.port) + "/ HTTP/1.1\r\nHost: " + target(row.port) +
+                     "\r\n\r\n"));
+      std::string reply;
+      CHECK(c.read_to_eof(&reply, 10s));
+      CHECK(status_of(reply) == row.status);
+      CHECK(reply.find("\r\n\r\n" + row.reason) != std::string::npos);
+      const auto log = proxy::read_decisions(proxy.log_path("test"), 10);
+      REQUIRE(log);
+      REQUIRE_FALSE(log->empty());
+      CHECK(log->back()["decision"] == "error");
+      CHECK(log->back()["status"] == row.status);
+    }
+    CHECK(proxy.server().stats().tunnels == 0);
+  }
+
   TEST_CASE("curl reaches an allowed HTTPS server with -x, --proxy and HTTPS_PROXY") {
     World w;
     const std::string url = w.url("allowed.test", w.https.port(), "/hello");
