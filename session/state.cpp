@@ -214,7 +214,8 @@ Result<SessionState> load_state(const std::string& path) {
 }
 
 Result<void> save_state(const std::string& path, const SessionState& s) {
-  return write_file_atomic(path, state_to_json(s).dump(2) + "\n");
+  // Owner-only, like the task file: docker_args may carry -e NAME=VALUE.
+  return write_file_atomic(path, state_to_json(s).dump(2) + "\n", 0600);
 }
 
 json status_to_json(const AgentStatus& s) {

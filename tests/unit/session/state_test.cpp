@@ -1,6 +1,7 @@
 #include "session/state.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include "tests/support/support.h"
 
@@ -30,6 +31,18 @@ TEST_SUITE("session/state") {
     CHECK(back["from_the_future"] == json({1, 2}));
     CHECK(back["session_type"]["Container"]["container_id"].is_null());
     CHECK(back["status"] == "Review");
+  }
+
+  TEST_CASE("state files are readable by their owner only") {
+    test::TempDir dir;
+    SessionState s;
+    s.name = "x";
+    s.container = {{"docker_args", {"-e", "TOKEN=secret"}}};
+    const std::string path = dir / "x.json";
+    REQUIRE(save_state(path, s));
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
   }
 
   TEST_CASE("a state file with a missing or mistyped field names it") {
