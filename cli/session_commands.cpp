@@ -66,11 +66,33 @@ int finish_with(const Args& a, const Result<json>& r,
   return kExitOk;
 }
 
-// What an agent wrote (its log, its files' diff): to a terminal without
+// What an agent wrote (its log): to a terminal without
 // the escape sequences that would act on it; to a pipe or file as it is.
 void print_agent_output(const std::string& text) {
   static const bool terminal = ::isatty(STDOUT_FILENO) == 1;
   print(terminal ? terminal_safe(text) : text);
+}
+
+// A diff for a terminal. Every escape sequence in it came from the agent's
+// files, so none acts; para colours the lines itself, as git would.
+std::string coloured_diff(const std::string& diff) {
+  std::string out;
+  for (size_t start = 0; start < diff.size();) {
+    const size_t end = std::min(diff.find('\n', start), diff.size());
+    const std::string_view line = std::string_view(diff).substr(start, end - start);
+    const char* colour = line.starts_with("diff ") || line.starts_with("index ") ||
+                                 line.starts_with("--- ") || line.starts_with("+++ ")
+                             ? "\x1b[1m"
+                         : line.starts_with("@@") ? "\x1b[36m"
+                         : line.starts_with('+')  ? "\x1b[32m"
+                         : line.starts_with('-')  ? "\x1b[31m"
+                                                  : "";
+    const std::string text = terminal_inert(std::string(line));
+    out += *colour != '\0' ? colour + text + "\x1b[m" : text;
+    if (end < diff.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
 }
 
 // ---- start
@@ -312,7 +334,8 @@ int run_diff(const Args& a) {
   if (!repo) return rc;
   Result<json> r = session_diff(*repo, *a.positional(0), a.flag("stat"));
   if (!r || a.json()) return finish_with(a, r, diff_text);
-  print_agent_output(diff_text(*r));
+  static const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  print(terminal ? coloured_diff(diff_text(*r)) : diff_text(*r));
   return kExitOk;
 }
 

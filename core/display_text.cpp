@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string_view>
+#include <vector>
 
 namespace para {
 namespace {
@@ -147,7 +149,29 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-std::string terminal_safe(const std::string& text) {
+namespace {
+
+// Whether SGR parameters ("1;38;5;8;8") turn on concealed text (8), the
+// extended colour arguments (38;5;N, 38;2;R;G;B) skipped.
+bool sgr_conceals(std::string_view params) {
+  std::vector<int> values;
+  for (size_t start = 0; start <= params.size();) {
+    const size_t end = std::min(params.find(';', start), params.size());
+    int v = 0;
+    for (size_t k = start; k < end && v < 1000; ++k) v = v * 10 + (params[k] - '0');
+    values.push_back(v);
+    start = end + 1;
+  }
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (values[k] == 8) return true;
+    if ((values[k] == 38 || values[k] == 48 || values[k] == 58) && k + 1 < values.size()) {
+      k += values[k + 1] == 5 ? 2 : values[k + 1] == 2 ? 4 : 1;
+    }
+  }
+  return false;
+}
+
+std::string for_terminal(const std::string& text, bool keep_colour) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -164,7 +188,8 @@ std::string terminal_safe(const std::string& text) {
       while (end < text.size() && ((text[end] >= '0' && text[end] <= '9') || text[end] == ';')) {
         ++end;
       }
-      if (end < text.size() && text[end] == 'm') {
+      if (keep_colour && end < text.size() && text[end] == 'm' &&
+          !sgr_conceals(std::string_view(text).substr(i + 2, end - i - 2))) {
         out.append(text, i, end + 1 - i);  // colour
         i = end + 1;
       } else {
@@ -183,6 +208,16 @@ std::string terminal_safe(const std::string& text) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string terminal_safe(const std::string& text) {
+  return for_terminal(text, true);
+}
+
+std::string terminal_inert(const std::string& text) {
+  return for_terminal(text, false);
 }
 
 std::string fit_columns(const std::string& text, size_t columns) {

@@ -19,13 +19,18 @@ namespace para {
 /// show itself in another order than it is stored.
 std::string printable(const std::string& text);
 
-/// Multi-line output of an agent (its log, a diff of its files) for a
-/// terminal: as printable(), but newlines and tabs stay, a carriage return
-/// not before a newline becomes one (nothing is overwritten on screen), and
-/// colour (SGR: ESC [ digits ; m) stays. Any other escape sequence loses
-/// its ESC, so its text shows instead of acting (OSC 52 would write the
-/// clipboard, others set the title or move the cursor).
+/// Multi-line output of an agent (its log) for a terminal: as printable(),
+/// but newlines and tabs stay, a carriage return not before a newline
+/// becomes one (nothing is overwritten on screen), and colour (SGR: ESC [
+/// digits ; m) stays unless it conceals text (SGR 8). Any other escape
+/// sequence loses its ESC, so its text shows instead of acting (OSC 52 would
+/// write the clipboard, others set the title or move the cursor).
 std::string terminal_safe(const std::string& text);
+
+/// As terminal_safe(), but no escape sequence keeps its ESC, colour
+/// included: for text none of whose sequences are the viewer's to trust,
+/// such as a diff of an agent's files (black on black would hide a line).
+std::string terminal_inert(const std::string& text);
 
 /// 0, 1 or 2 columns for one code point that printable() lets through.
 int char_columns(char32_t code_point);

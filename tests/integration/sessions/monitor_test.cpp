@@ -295,11 +295,13 @@ TEST_CASE("monitor: a task cannot write escape sequences to the terminal") {
   CHECK(m.raw().find("\x1b[2Jowned") == std::string::npos);
 }
 
-TEST_CASE("logs and diff on a terminal keep colour and drop other escape sequences") {
+TEST_CASE("logs on a terminal keep colour, diffs get para's; other escape sequences are inert") {
   ParaRepo r;
-  // OSC 52 writes the clipboard, OSC 0 the title; \r would overwrite "spoof".
+  // OSC 52 writes the clipboard, OSC 0 the title; \r would overwrite "spoof";
+  // SGR 8 conceals text.
   const std::string hostile =
-      "\\033[31mRED\\033[0m \\033]52;c;ZXZpbA==\\007 \\033]0;TITLE\\007 spoof\\rok";
+      "\\033[31mRED\\033[0m \\033]52;c;ZXZpbA==\\007 \\033]0;TITLE\\007 "
+      "\\033[8mHIDDEN\\033[0m spoof\\rok";
   r.set_agent({r.script("agent.sh", "#!/bin/sh\nprintf '" + hostile + "\\n'\nprintf '" + hostile +
                                         "\\n' > f.txt\n")});
   REQUIRE(r.para({"start", "esc", "-p", "x"}).exit_code == 0);
@@ -309,8 +311,14 @@ TEST_CASE("logs and diff on a terminal keep colour and drop other escape sequenc
     CAPTURE(args[0]);
     PtyRun run(r, args);
     CHECK(run.wait_exit() == 0);
-    CHECK(run.raw().find("\x1b[31mRED\x1b[0m") != std::string::npos);  // colour stays
-    CHECK(run.raw().find("?]52;c;ZXZpbA==?") != std::string::npos);    // shown, inert
+    if (args[0] == "logs") {
+      CHECK(run.raw().find("\x1b[31mRED\x1b[0m") != std::string::npos);  // colour stays
+    } else {
+      // A file's bytes never colour a diff; para marks the added line.
+      CHECK(run.raw().find("\x1b[32m+?[31mRED?[0m") != std::string::npos);
+    }
+    CHECK(run.raw().find("?[8mHIDDEN") != std::string::npos);        // shown
+    CHECK(run.raw().find("?]52;c;ZXZpbA==?") != std::string::npos);  // shown, inert
     CHECK(run.raw().find("\x1b]") == std::string::npos);
     CHECK(run.raw().find("spoof\r\nok") != std::string::npos);  // the pty adds \r to \n
     // Piped, the bytes are the agent's.

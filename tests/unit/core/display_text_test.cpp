@@ -70,6 +70,11 @@ TEST_CASE("terminal_safe keeps lines, tabs and colour; other sequences lose thei
   CHECK(terminal_safe("x\by") == "x?y");
   CHECK(terminal_safe("\x1b") == "?");
   CHECK(terminal_safe("\x1b[31") == "?[31");  // cut short
+  // Concealed text is shown; colour arguments that happen to be 8 are not SGR 8.
+  CHECK(terminal_safe("\x1b[1;8mhidden") == "?[1;8mhidden");
+  CHECK(terminal_safe("\x1b[38;5;8mgrey\x1b[48;2;8;8;8m") == "\x1b[38;5;8mgrey\x1b[48;2;8;8;8m");
+  CHECK(terminal_safe("\x1b[38;2;1;2;3;8mx") == "?[38;2;1;2;3;8mx");
+  CHECK(terminal_inert("\x1b[30;40mblack\x1b[0m\n") == "?[30;40mblack?[0m\n");
   CHECK(terminal_safe("a\xe2\x80\xae"
                       "b \xc2\x9b \xff") == "a?b ?? ?");  // C1 as printable() shows it
   CHECK(terminal_safe("日本語 🙂\n") == "日本語 🙂\n");
