@@ -83,6 +83,34 @@ const std::vector<std::string> kDefaultDenyRead = {
     "~/.password-store",
     "~/.local/share/keyrings",
     "~/.terraform.d/credentials.tfrc.json",
+    "~/.config/git/credentials",  // git credential-store's other default file
+    "~/.config/containers/auth.json",
+    "~/.config/rclone",
+    "~/.config/doctl",
+    "~/.s3cfg",
+    "~/.boto",
+    "~/.oci",
+    "~/.pgpass",
+    "~/.my.cnf",
+    "~/.m2/settings.xml",
+    "~/.m2/settings-security.xml",
+    "~/.gradle/gradle.properties",
+    "~/.cache/huggingface/token",
+    "~/.config/huggingface/token",
+    // Shell and REPL histories: commands typed with secrets in them.
+    "~/.bash_history",
+    "~/.zsh_history",
+    "~/.local/share/fish/fish_history",
+    "~/.python_history",
+    "~/.node_repl_history",
+    "~/.psql_history",
+    "~/.mysql_history",
+    // Agent and engine sockets outside the hidden socket directories
+    // (1Password's SSH agent, Rancher Desktop, Colima, Lima).
+    "~/.1password",
+    "~/.rd",
+    "~/.colima",
+    "~/.lima",
     "~/Library/Keychains",
     // Jupyter servers' connection files: a token for code execution on loopback.
     "~/.local/share/jupyter/runtime",
@@ -124,14 +152,16 @@ const std::vector<std::string> kUnsetVars = {
 // unless forwarded. Only names are looked at, never values. AUTH is
 // matched apart (secret_looking_name) so that GIT_AUTHOR_NAME stays.
 const std::vector<std::string> kSecretNameParts = {
-    "TOKEN",   "SECRET",      "PASSWORD",   "PASSWD", "CREDENTIAL",
-    "API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "APIKEY",
+    "TOKEN",   "SECRET",      "PASSWORD",   "PASSWD", "CREDENTIAL",       "API_KEY",
+    "PRIVKEY", "APIKEY",      "COOKIE",     "BEARER", "CONNECTIONSTRING", "CONNECTION_STRING",
+    "JWT",     "PRIVATE_KEY", "ACCESS_KEY",
 };
 
 // Whole parts of a name (split at '_') that say the same, in a name of two
-// parts or more: MYSQL_PWD, SMTP_PASS; not PWD, OLDPWD or GIT_ASKPASS. KEY
-// counts only as the last part: STRIPE_KEY, but not SSH_KEY_PATH.
-const std::vector<std::string_view> kSecretWholeParts = {"PWD", "PASS", "PASSPHRASE"};
+// parts or more: MYSQL_PWD, SMTP_PASS, GH_PAT; not PWD, OLDPWD or
+// GIT_ASKPASS. KEY counts only as the last part, a version or encoding
+// aside: STRIPE_KEY, ENCRYPTION_KEY_V2, DEPLOY_KEY_B64, but not SSH_KEY_PATH.
+const std::vector<std::string_view> kSecretWholeParts = {"PWD", "PASS", "PASSPHRASE", "PAT"};
 
 // Prefixes of well-known token formats (GitHub, GitLab, Slack, npm, PyPI,
 // Hugging Face, Stripe, Google, AWS access key ids). A value starting with
@@ -162,6 +192,18 @@ const std::vector<std::string> kDefaultForwardEnv = {
     "CLAUDE_CODE_OAUTH_TOKEN",
     "OPENAI_API_KEY",
 };
+
+// Claude Code's directory name for a project: its path with every
+// character other than a letter or digit turned into '-'.
+std::string claude_project_name(const std::string& path) {
+  std::string name = path;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+  }
+  return name;
+}
+
+constexpr size_t kMaxClaudeProjects = 2000;  // bound on the mounts for project memories
 
 constexpr int kScanDepth = 4;           // directories below a writable root
 constexpr size_t kScanMaxDirs = 20000;  // bound on the scan's work
@@ -489,8 +531,59 @@ struct Builder {
     const std::string ide = in.home + "/.claude/ide";
     add_protect(ide, "Claude Code's IDE connections (lock files)");
     add_deny(ide, "Claude Code's IDE connection tokens");
+    shield_claude_code_files();
     if (layout_problem) return fail(*layout_problem);
     return {};
+  }
+
+  // The rest of ~/.claude that host programs run or load later. Each is
+  // protected only where it exists: a new one is not run by anything.
+  void shield_claude_code_files() {
+    const std::string claude = in.home + "/.claude";
+    if (kind(claude) != PathKind::directory) return;
+    const auto if_present = [&](const std::string& path, const std::string& reason) {
+      if (kind(path) != PathKind::missing) add_protect(path, reason);
+    };
+    // A "local" install's launcher, which the user's `claude` runs.
+    if_present(claude + "/local", "Claude Code's local install (run on the host)");
+    // Scripts beside the settings (a status line, hook helpers), which the
+    // settings name and Claude Code runs.
+    static const std::vector<std::string> kScriptExtensions = {
+        ".sh", ".bash", ".zsh", ".fish", ".py", ".js", ".mjs", ".cjs", ".ts", ".rb", ".pl"};
+    for (const std::string& name : fs.children(claude)) {
+      const std::string path = claude + "/" + name;
+      const bool script = std::any_of(kScriptExtensions.begin(), kScriptExtensions.end(),
+                                      [&](const std::string& e) { return name.ends_with(e); });
+      if ((script && kind(path) == PathKind::file) || name == "scripts" || name == "bin") {
+        if_present(path, "a script Claude Code's settings may run");
+      }
+    }
+    // Running Claude Code sessions source their shell snapshot before each
+    // command: the sandbox gets an empty directory for its own.
+    const std::string snapshots = claude + "/shell-snapshots";
+    if (kind(snapshots) == PathKind::directory) {
+      RuleList(p.hidden).add(snapshots, PathKind::directory,
+                             "running Claude Code sessions' shell snapshots, which they source "
+                             "before every command; the sandbox gets an empty one");
+    }
+    // Auto memory: loaded into every later session of its project, like
+    // CLAUDE.md. The sandbox's own project (the worktree) keeps its memory.
+    const std::string projects = claude + "/projects";
+    const std::string own = claude_project_name(in.worktree);
+    const std::string repo = claude_project_name(in.repo_root);
+    if (repo != own) {
+      add_protect(projects + "/" + repo + "/memory", "Claude Code's memory of the repository");
+    }
+    size_t seen = 0;
+    for (const std::string& name : fs.children(projects)) {
+      if (name == own || name == repo) continue;
+      if (++seen > kMaxClaudeProjects) {
+        p.notes.push_back("only the first " + std::to_string(kMaxClaudeProjects) +
+                          " projects' Claude Code memories under " + projects + " are protected");
+        break;
+      }
+      if_present(projects + "/" + name + "/memory", "Claude Code's memory of another project");
+    }
   }
 
   // Finds protected names under one writable root, breadth first, bounded.
@@ -562,6 +655,10 @@ struct Builder {
         if (value.starts_with(prefix)) value = value.substr(std::strlen(prefix));
       }
       if (const size_t comma = value.find(','); comma != std::string::npos) value.resize(comma);
+      // /var/run/docker.sock is /run/docker.sock: compare where it really is.
+      if (const std::string real = value.empty() ? "" : fs.resolve(value); !real.empty()) {
+        value = real;
+      }
       // Under a hidden directory it is gone already, unless a reveal or a
       // writable root brings its directory back.
       const bool shown_again = inside_any(value, p.reveal) || inside_any(value, p.writable);
@@ -776,8 +873,16 @@ bool secret_looking_name(const std::string& name) {
     parts.push_back(std::string_view(upper).substr(start, end - start));
     start = end + 1;
   }
+  // Trailing parts that only qualify the one before: MASTER_KEY_, X_KEY_V2.
+  const auto qualifier = [](std::string_view part) {
+    return part.empty() || part == "B64" || part == "BASE64" || part == "HEX" || part == "PEM" ||
+           (part.size() >= 2 && part[0] == 'V' &&
+            std::all_of(part.begin() + 1, part.end(), [](char c) { return c >= '0' && c <= '9'; }));
+  };
+  size_t last = parts.size();
+  while (last > 1 && qualifier(parts[last - 1])) --last;
   if (parts.size() >= 2) {
-    if (parts.back() == "KEY") return true;
+    if (last >= 2 && parts[last - 1] == "KEY") return true;
     for (const std::string_view part : parts) {
       if (std::find(kSecretWholeParts.begin(), kSecretWholeParts.end(), part) !=
           kSecretWholeParts.end()) {
@@ -805,6 +910,21 @@ bool secret_looking_value(std::string_view value) {
     }
   }
   if (value.starts_with("-----BEGIN ") && value.find("PRIVATE KEY") != std::string_view::npos) {
+    return true;
+  }
+  // A connection string or JSON with a password in it.
+  std::string lower(value);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* field : {"password=", "pwd=", "\"password\""}) {
+    if (lower.find(field) != std::string::npos) return true;
+  }
+  // A JSON Web Token: three base64url parts, the first a JSON object ("eyJ").
+  const auto base64url = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  };
+  if (value.size() >= 36 && value.starts_with("eyJ") &&
+      std::count(value.begin(), value.end(), '.') == 2 &&
+      std::all_of(value.begin(), value.end(), base64url)) {
     return true;
   }
   const auto token_char = [](char c) {

@@ -292,8 +292,16 @@ Result<SbplProfile> render_sbpl_profile(const Policy& p) {
     f.writable.push_back("(subpath " + w.param("GIT_OBJECTS", g.common_dir + "/objects") + ")");
   }
   i = 0;
-  for (const std::vector<PathRule>* list : {&p.protect, &p.protect_missing}) {
+  for (const std::vector<PathRule>* list : {&p.protect, &p.protect_missing, &p.hidden}) {
     for (const PathRule& r : *list) {
+      // Seatbelt cannot give an empty directory: one hidden inside a
+      // writable root (Claude Code's shell snapshots) is read-only instead.
+      if (list == &p.hidden &&
+          std::none_of(p.writable.begin(), p.writable.end(), [&](const PathRule& root) {
+            return root.path != r.path && path_within(r.path, root.path);
+          })) {
+        continue;
+      }
       f.protect.push_back("(subpath " + w.param("PROTECT_" + std::to_string(i++), r.path) + ")");
     }
   }

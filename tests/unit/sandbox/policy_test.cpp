@@ -125,6 +125,18 @@ TEST_SUITE("sandbox/policy") {
                          {"GPG_PASSPHRASE", true},
                          {"STRIPE_KEY", true},
                          {"sentry_key", true},
+                         {"GH_PAT", true},
+                         {"ENCRYPTION_KEY_V2", true},
+                         {"DEPLOY_KEY_B64", true},
+                         {"MASTER_KEY_", true},
+                         {"PRIVKEY", true},
+                         {"SESSION_COOKIE", true},
+                         {"BEARER", true},
+                         {"CI_JOB_JWT", true},
+                         {"ConnectionStrings__Default", true},
+                         {"PATCH_LEVEL", false},
+                         {"KEY_V2", false},
+                         {"V2", false},
                          {"PWD", false},
                          {"OLDPWD", false},
                          {"KEY", false},
@@ -160,6 +172,10 @@ TEST_SUITE("sandbox/policy") {
                          {"npm_0123456789abcdefghijABCDEFGHIJ0123", true},
                          {"AKIAIOSFODNN7EXAMPLE", true},
                          {"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", true},
+                         {"Server=db;User Id=app;Password=hunter2;", true},
+                         {"{\"user\": \"app\", \"password\": \"hunter2\"}", true},
+                         {"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl", true},
+                         {"eyJ.not-a-token", false},
                          {"https://example.org/path?q=a:b@c", false},
                          {"https://user@registry.example.org/simple", false},
                          {"http://host:8080/x", false},
@@ -332,6 +348,69 @@ TEST_SUITE("sandbox/policy") {
     CHECK_FALSE(listed(p->writable, "/home/dev/.ssh/cache"));
     in.extra_writable = {"relative"};
     CHECK_FALSE(sb::build_policy(in));
+  }
+
+  TEST_CASE(
+      "what host programs run or load from ~/.claude is protected; Claude Code's own state is "
+      "not") {
+    FakeFs fs = reference_host();
+    const std::string c = "/home/dev/.claude";
+    fs.add(c + "/local/claude", PathKind::file);
+    fs.add(c + "/statusline-command.sh", PathKind::file);
+    fs.add(c + "/history.jsonl", PathKind::file);
+    fs.add(c + "/shell-snapshots/snapshot-bash-1.sh", PathKind::file);
+    fs.add(c + "/projects/-home-dev-other/memory/MEMORY.md", PathKind::file);
+    const std::string own = "-work-repo--para-worktrees-agent1";
+    fs.add(c + "/projects/" + own + "/memory");
+    Result<sb::Policy> p = sb::build_policy(reference_inputs(fs, "standard"));
+    REQUIRE(p);
+    for (const std::string& path :
+         {c + "/local", c + "/statusline-command.sh", c + "/projects/-home-dev-other/memory"}) {
+      CAPTURE(path);
+      CHECK(listed(p->protect, path));
+    }
+    // The repository's memory is protected before it exists (a placeholder).
+    CHECK(listed(p->protect_missing, c + "/projects/-work-repo/memory"));
+    CHECK(listed(p->hidden, c + "/shell-snapshots"));  // an empty one of its own
+    CHECK_FALSE(listed(p->protect, c + "/history.jsonl"));
+    CHECK_FALSE(listed(p->protect, c + "/projects/" + own + "/memory"));  // its own memory
+    CHECK_FALSE(listed(p->protect, c + "/projects"));
+    // The empty directory lands on top of the writable ~/.claude.
+    const sb::BwrapPlan plan = sb::bwrap_plan(*p, {"true"});
+    const auto at = [&](const std::string& target) {
+      return std::find_if(plan.mounts.begin(), plan.mounts.end(),
+                          [&](const sb::MountOp& m) { return m.target == target; }) -
+             plan.mounts.begin();
+    };
+    CHECK(at(c) < at(c + "/shell-snapshots"));
+    CHECK(plan.mounts[at(c + "/shell-snapshots")].kind == sb::MountKind::tmpfs);
+  }
+
+  TEST_CASE(
+      "credential files beyond ~/.git-credentials are hidden, and sockets by their real path") {
+    FakeFs fs = reference_host();
+    for (const char* file : {"/home/dev/.config/git/credentials", "/home/dev/.pgpass",
+                             "/home/dev/.bash_history", "/home/dev/.cache/huggingface/token"}) {
+      fs.add(file, PathKind::file);
+    }
+    fs.add("/home/dev/.1password/agent.sock", PathKind::other);
+    fs.add("/run/docker.sock", PathKind::other);
+    fs.link("/var/run", "/run");
+    fs.link("/var/run/docker.sock", "/run/docker.sock");
+    sb::PolicyInputs in = reference_inputs(fs, "standard-proxied");
+    in.environment.push_back("DOCKER_HOST=unix:///var/run/docker.sock");
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    for (const char* path :
+         {"/home/dev/.config/git/credentials", "/home/dev/.pgpass", "/home/dev/.bash_history",
+          "/home/dev/.cache/huggingface/token", "/home/dev/.1password"}) {
+      CAPTURE(path);
+      CHECK(listed(p->deny_read, path));
+    }
+    // /var/run/docker.sock is /run/docker.sock, under the hidden /run: no
+    // bind of its own (bwrap could not make one at the symlink's path).
+    CHECK_FALSE(listed(p->deny_read, "/run/docker.sock"));
+    CHECK_FALSE(listed(p->deny_read, "/var/run/docker.sock"));
   }
 
   TEST_CASE("tool caches are writable through a layer of the session's own") {
