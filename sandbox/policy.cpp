@@ -614,6 +614,26 @@ struct Builder {
     return {};
   }
 
+  // Protects each protected name in the paths git tracks in the worktree.
+  Result<void> protect_tracked() {
+    for (const std::string& relative : in.tracked_protected) {
+      const std::string path = "/" + relative + "/";
+      for (const std::string& name : kProtectedNames) {
+        const size_t at = path.find("/" + name + "/");
+        if (at == std::string::npos) continue;
+        const std::string target = in.worktree + path.substr(0, at + 1 + name.size());
+        const PathKind k = kind(target);
+        if (k == PathKind::missing) continue;
+        if (auto r =
+                protect_inside(in.worktree, target, k, "protected name " + name + " (tracked)");
+            !r) {
+          return r;
+        }
+      }
+    }
+    return {};
+  }
+
   // Protects `path`, found inside the writable `root`.
   Result<void> protect_inside(const std::string& root, const std::string& path, PathKind k,
                               const std::string& reason) {
@@ -1040,9 +1060,12 @@ Result<Policy> build_policy(const PolicyInputs& in) {
     if (auto r = b.scan_protected(root, budget); !r) return fail(r.error());
   }
   if (budget == 0) {
+    p.scan_incomplete = true;
     p.notes.push_back("the scan for protected names stopped after " + std::to_string(kScanMaxDirs) +
-                      " directories");
+                      " directories" +
+                      (in.tracked_protected.empty() ? "" : "; those git tracks are protected"));
   }
+  if (auto r = b.protect_tracked(); !r) return fail(r.error());
   b.drop_conflicts();
   b.set_environment();
   p.notes.push_back(

@@ -94,6 +94,11 @@ struct PolicyInputs {
   std::string darwin_user_temp_dir;
   std::string darwin_user_cache_dir;
 
+  // Worktree-relative paths that git tracks there and host_runs_or_obeys():
+  // protected although the bounded scan for protected names stopped before
+  // them (Policy::scan_incomplete). The caller lists them only then.
+  std::vector<std::string> tracked_protected;
+
   const FileSystemView* fs = nullptr;  // nullptr = host_filesystem()
 };
 
@@ -179,6 +184,9 @@ struct Policy {
 
   std::string darwin_user_temp_dir, darwin_user_cache_dir;
   std::vector<std::string> notes;  // limitations that apply to this policy, for explain
+  // The scan for protected names stopped at its bound; see
+  // PolicyInputs::tracked_protected.
+  bool scan_incomplete = false;
 };
 
 /// Where things appear inside a Linux sandbox (under the hidden /run).

@@ -7,6 +7,8 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "sandbox/launch.h"
+#include "session/git.h"
+#include "session/worktree.h"
 
 namespace para::session {
 namespace {
@@ -64,7 +66,23 @@ sandbox::PolicyInputs policy_inputs(const Repo& repo, const SessionState& s,
 
 Result<sandbox::Policy> session_policy(const Repo& repo, const SessionState& state,
                                        const std::vector<std::string>& environment) {
-  return sandbox::build_policy(policy_inputs(repo, state, environment));
+  sandbox::PolicyInputs in = policy_inputs(repo, state, environment);
+  Result<sandbox::Policy> policy = sandbox::build_policy(in);
+  if (!policy || !policy->scan_incomplete) return policy;
+  // The bounded scan stopped early (an agent can make directories enough to
+  // starve it): what git tracks is protected all the same.
+  Result<GitTarget> wt = worktree_target(repo, state);
+  if (!wt) return fail(wt.error());
+  Result<std::string> files = git_out(*wt, {"ls-files", "-z"});
+  if (!files) return fail(files.error());
+  for (size_t start = 0; start < files->size();) {
+    const size_t end = std::min(files->find('\0', start), files->size());
+    std::string path = files->substr(start, end - start);
+    if (sandbox::host_runs_or_obeys(path)) in.tracked_protected.push_back(std::move(path));
+    start = end + 1;
+  }
+  if (in.tracked_protected.empty()) return policy;
+  return sandbox::build_policy(in);
 }
 
 Result<std::vector<std::string>> settle_sandboxed_git(const Repo& repo, const SessionState& state) {

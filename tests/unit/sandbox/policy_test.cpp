@@ -413,6 +413,23 @@ TEST_SUITE("sandbox/policy") {
     CHECK_FALSE(listed(p->deny_read, "/var/run/docker.sock"));
   }
 
+  TEST_CASE("when the bounded scan stops early, the protected names git tracks are protected") {
+    FakeFs fs = reference_host();
+    const std::string w = "/work/repo/.para/worktrees/agent1";
+    // Directories enough to use up the scan before it reaches services/.
+    for (int i = 0; i < 20001; ++i) fs.add(w + "/junk/d" + std::to_string(i));
+    fs.add(w + "/services/api/.vscode/tasks.json", PathKind::file);
+    sb::PolicyInputs in = reference_inputs(fs, "standard");
+    Result<sb::Policy> p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(p->scan_incomplete);
+    CHECK_FALSE(listed(p->protect, w + "/services/api/.vscode"));
+    in.tracked_protected = {"services/api/.vscode/tasks.json", "src/main.c"};
+    p = sb::build_policy(in);
+    REQUIRE(p);
+    CHECK(listed(p->protect, w + "/services/api/.vscode"));
+  }
+
   TEST_CASE("tool caches are writable through a layer of the session's own") {
     FakeFs fs = reference_host();
     fs.add("/home/dev/.cargo/registry");
