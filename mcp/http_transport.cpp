@@ -499,7 +499,8 @@ struct HttpTransport::Impl {
         return;
       }
       res.status = 200;
-      res.set_header("Mcp-Session-Id", hs->id);
+      // Not after a failed initialize: that session is gone already.
+      if (!initialize || (d.result && !d.stream)) res.set_header("Mcp-Session-Id", hs->id);
       res.set_content(std::move(*d.response), kJsonType);
       return;
     }
@@ -628,6 +629,20 @@ HttpTransport::HttpTransport(Server& server, HttpOptions options)
       log::debug("mcp") << "HTTP " << req.method << " " << req.path << " -> " << res.status;
     };
   };
+  // Before any body is read. cpp-httplib caps only bodies sent with a
+  // Content-Length: a chunked one would be held in memory whole, whoever
+  // sent it. Every MCP client sends a length.
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.has_header("Transfer-Encoding")) {
+      error_reply(res, 411, "Length Required: send the message with a Content-Length");
+    } else if (req.get_header_value_count("Host") > 1) {
+      error_reply(res, 400, "Bad Request: more than one Host header");
+    } else {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.set_header("Connection", "close");  // its body is never read
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http.Post(path, guarded(&Impl::on_post));
   http.Get(path, guarded(&Impl::on_get));
   http.Delete(path, guarded(&Impl::on_delete));

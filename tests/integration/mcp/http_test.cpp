@@ -1,7 +1,11 @@
 // para-mcp-server and the conformance fixture over Streamable HTTP, with raw
 // HTTP requests on loopback.
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -24,6 +28,28 @@ std::vector<std::string> fixture(std::vector<std::string> extra = {}) {
 
 json rpc(int id, const std::string& method, json params = json::object()) {
   return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+
+// Sends `head` (and nothing after it) on a new loopback connection; returns
+// what the server answers before it closes, or "" after `timeout`.
+std::string raw_exchange(uint16_t port, const std::string& head,
+                         std::chrono::seconds timeout = 10s) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const timeval tv{static_cast<time_t>(timeout.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
 }
 
 int error_code(const HttpResult& r) {
@@ -128,6 +154,17 @@ TEST_SUITE("integration/mcp/http") {
     CHECK(error_code(batch) == -32600);
     const HttpResult huge = c.post(std::string(size_t(5) << 20, ' '));
     CHECK(huge.status == 413);
+    // A chunked body has no length to check first: it is refused before
+    // any of it is read (the body here never ends), whatever its Host.
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n";
+    const std::string chunked = raw_exchange(
+        server.port(), "POST /mcp HTTP/1.1\r\n" + host +
+                           "Content-Type: application/json\r\nAccept: application/json, "
+                           "text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n{");
+    CHECK(chunked.starts_with("HTTP/1.1 411 "));
+    CHECK(raw_exchange(server.port(), "POST /mcp HTTP/1.1\r\n" + host +
+                                          "Host: evil.example.com\r\nContent-Length: 2\r\n\r\n{}")
+              .starts_with("HTTP/1.1 400 "));
     // The session keeps serving.
     CHECK(c.request("ping")["result"] == json::object());
   }
