@@ -5,11 +5,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -95,17 +99,17 @@ bool parse_listen(const std::string& text, Flags* flags) {
   return parse_port(text.substr(colon + 1), &flags->port);
 }
 
-// Waits for SIGINT/SIGTERM (blocked in every thread) and stops the server.
-void stop_on_signal(para::mcp::HttpTransport* transport) {
+// Waits for SIGINT/SIGTERM (blocked in every thread) and calls `stop`.
+void stop_on_signal(std::function<void()> stop) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  std::thread([set, transport] {
+  std::thread([set, stop = std::move(stop)] {
     int sig = 0;
     if (sigwait(&set, &sig) == 0) {
       para::log::info("mcp") << "signal " << sig << ": stopping";
-      transport->stop();
+      stop();
     }
   }).detach();
 }
@@ -120,7 +124,16 @@ int serve(const Flags& flags, int protocol_fd) {
     return kExitFailed;
   }
   if (!flags.http) {
-    auto r = para::mcp::serve_stdio(server, STDIN_FILENO, protocol_fd);
+    // A signal ends the session as EOF does: requests in flight get their
+    // grace, then are cancelled (a para_start rolls back). The MCP stdio
+    // shutdown sequence sends SIGTERM after closing stdin.
+    int stop[2];
+    if (::pipe2(stop, O_CLOEXEC) != 0) {
+      para::log::error("mcp") << "cannot make a pipe: " << std::strerror(errno);
+      return kExitFailed;
+    }
+    stop_on_signal([write_end = stop[1]] { (void)!::write(write_end, "x", 1); });
+    auto r = para::mcp::serve_stdio(server, STDIN_FILENO, protocol_fd, {.stop_fd = stop[0]});
     if (!r) {
       para::log::error("mcp") << r.error().message;
       return kExitFailed;
@@ -148,7 +161,7 @@ int serve(const Flags& flags, int protocol_fd) {
            "sandbox profile (it shares the host network) and other users; set a token";
   }
   std::fflush(stderr);
-  stop_on_signal(&transport);
+  stop_on_signal([&transport] { transport.stop(); });
   if (auto r = transport.run(); !r) {
     para::log::error("mcp") << r.error().message;
     return kExitFailed;
@@ -231,7 +244,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "para-mcp-server: %s\n", protocol_fd.error().message.c_str());
     return kExitFailed;
   }
-  if (flags.http) {
+  {
     // Signals are taken by one thread (stop_on_signal); block them before
     // any other thread exists so that every thread inherits the mask.
     sigset_t set;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -139,6 +140,15 @@ Result<void> serve_stdio(Server& server, int in_fd, int out_fd, const StdioOptio
   Result<void> status;
   char buf[64 * 1024];
   for (;;) {
+    if (options.stop_fd >= 0) {
+      pollfd fds[2] = {{in_fd, POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+        status = fail(Errc::io, std::string("poll: ") + std::strerror(errno), errno);
+        break;
+      }
+      if (fds[1].revents != 0) break;  // stopped: no line read after this
+      if (fds[0].revents == 0) continue;
+    }
     const ssize_t n = ::read(in_fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;

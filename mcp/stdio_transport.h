@@ -61,6 +61,9 @@ struct StdioOptions {
   size_t max_message_bytes = size_t(10) << 20;  // the TypeScript SDK's cap
   /// After EOF, how long in-flight requests may run before they are cancelled.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(2)};
+  /// When this descriptor becomes readable (a signal handler's pipe), the
+  /// session ends as at EOF. -1: none.
+  int stop_fd = -1;
 };
 
 /// Serves one session: reads `in_fd` until EOF, answers on `out_fd`.

@@ -113,6 +113,15 @@ json StdioClient::initialize(json capabilities) {
 int StdioClient::close_and_wait(std::chrono::milliseconds timeout) {
   ::close(in_);
   in_ = -1;
+  return terminate_and_wait(timeout, false);
+}
+
+int StdioClient::terminate_and_wait(std::chrono::milliseconds timeout) {
+  return terminate_and_wait(timeout, true);
+}
+
+int StdioClient::terminate_and_wait(std::chrono::milliseconds timeout, bool signal) {
+  if (signal) ::kill(pid_, SIGTERM);
   auto st = wait_for(pid_, timeout);
   if (!st) {
     kill_and_reap(pid_);

@@ -43,9 +43,12 @@ class StdioClient {
   json initialize(json capabilities = json::object());
   /// Closes stdin and waits for the exit status (kills after `timeout`).
   int close_and_wait(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Sends SIGTERM, stdin left open, and waits as close_and_wait().
+  int terminate_and_wait(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   int next_id() { return ++last_id_; }
 
  private:
+  int terminate_and_wait(std::chrono::milliseconds timeout, bool signal);
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
   std::string buffer_;

@@ -1,6 +1,7 @@
 // para-mcp-server and the conformance fixture over stdio, at the wire level.
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -356,6 +357,27 @@ TEST_SUITE("integration/mcp/stdio") {
     CHECK(wait_until(nothing_left, std::chrono::seconds(30)));
     std::this_thread::sleep_for(std::chrono::seconds(3));
     CHECK(nothing_left());
+  }
+
+  TEST_CASE("SIGTERM ends the session as end of input does: a para_start under way rolls back") {
+    TempGitRepo repo;
+    write_text(repo.path() + "/slow.sh", "#!/bin/sh\nsleep 3\n");
+    ::chmod((repo.path() + "/slow.sh").c_str(), 0755);
+    StdioClient c(para_server(repo));
+    c.initialize();
+    c.send({{"jsonrpc", "2.0"},
+            {"id", 7},
+            {"method", "tools/call"},
+            {"params",
+             {{"name", "para_start"},
+              {"arguments", {{"name", "sig"}, {"prompt", "x"}, {"setup_script", "slow.sh"}}}}}});
+    REQUIRE(
+        wait_until([&] { return std::filesystem::exists(repo.path() + "/.para/worktrees/sig"); },
+                   std::chrono::seconds(20)));
+    CHECK(c.terminate_and_wait(std::chrono::seconds(15)) == 0);
+    CHECK(repo.git({"rev-parse", "--verify", "-q", "refs/heads/para/sig"}).exit_code != 0);
+    CHECK_FALSE(std::filesystem::exists(repo.path() + "/.para/worktrees/sig"));
+    CHECK_FALSE(std::filesystem::exists(repo.path() + "/.para/state/sig.state"));
   }
 
   TEST_CASE("end of input is a clean exit, also with a request in flight") {
