@@ -5,6 +5,7 @@
 #include "session/text.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/display_text.h"
 
@@ -27,16 +28,24 @@ std::string shown(const json& j, const char* key, const std::string& fallback = 
 }  // namespace
 
 std::string agent_summary(const json& session) {
-  const json& a = session["agent"];
+  // A session described as Corrupt (its state unreadable) has no agent.
+  const json a = session.is_object() ? session.value("agent", json::object()) : json::object();
+  if (!a.is_object()) return "unknown";
   const std::string state = str(a, "state");
-  if (state == "running") return "running (pid " + std::to_string(a["pid"].get<int64_t>()) + ")";
-  if (state == "exited" && a["exit_code"].is_number()) {
-    return "exited (code " + std::to_string(a["exit_code"].get<int>()) + ")";
+  const auto number = [&](const char* key) -> std::optional<int64_t> {
+    const auto it = a.find(key);
+    if (it == a.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<int64_t>();
+  };
+  if (state == "running" && number("pid"))
+    return "running (pid " + std::to_string(*number("pid")) + ")";
+  if (state == "exited" && number("exit_code")) {
+    return "exited (code " + std::to_string(*number("exit_code")) + ")";
   }
-  if (state == "exited" && a["term_signal"].is_number()) {
-    return "killed (signal " + std::to_string(a["term_signal"].get<int>()) + ")";
+  if (state == "exited" && number("term_signal")) {
+    return "killed (signal " + std::to_string(*number("term_signal")) + ")";
   }
-  return state;
+  return state.empty() ? "unknown" : state;
 }
 
 std::string start_text(const json& r) {
