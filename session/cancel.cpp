@@ -120,6 +120,15 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
   if (!s) return fail(s.error());
   std::error_code ec;
   if (!rq.force && std::filesystem::is_directory(s->worktree_path, ec)) {
+    // Stopped first: what the agent writes while it shuts down is checked
+    // too. Its sandboxed commits are settled onto the branch, so that they
+    // count as committed and reach the archive.
+    if (auto r = stop_agent(repo, *s); !r) return fail(r.error());
+    if (Result<std::vector<std::string>> settled = settle_sandboxed_git(repo, *s); !settled) {
+      return fail(Errc::conflict, "cannot bring the agent's commits onto " + s->branch + ": " +
+                                      settled.error().message +
+                                      "\n(cancel with --force discards what is not on the branch)");
+    }
     Result<std::vector<std::string>> changes = uncommitted_changes(repo, *s);
     // A worktree git cannot read (moved repository, lost registration) may
     // hold work too: refuse rather than remove what could not be checked.
@@ -148,6 +157,13 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
                         s->worktree_path + " switch " + s->branch +
                         ") and merge them, or cancel with --force to discard them.");
       }
+    }
+    if (holds_submodule_repos(repo, *s)) {
+      return fail(Errc::conflict,
+                  "the worktree of session '" + *name +
+                      "' holds its initialised submodules' repositories, and commits made in "
+                      "them live only there. Push them (or copy the worktree), then cancel with "
+                      "--force.");
     }
   }
   const std::string archived = new_archive_name(repo, *name);

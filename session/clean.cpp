@@ -29,6 +29,46 @@ struct Action {
   std::function<Result<void>()> apply;
 };
 
+// Whether removing the session's worktree could lose work: changes git
+// sees (or git cannot look), commits on a HEAD away from the branch, or
+// submodule repositories that live only there.
+bool worktree_may_hold_work(const Repo& repo, const SessionState& s) {
+  std::error_code ec;
+  if (!fs::exists(s.worktree_path, ec)) return false;
+  Result<std::vector<std::string>> changes = uncommitted_changes(repo, s);
+  return !changes || !changes->empty() || head_elsewhere(repo, s).has_value() ||
+         holds_submodule_repos(repo, s);
+}
+
+// Whether an interrupted start got as far as a checked-out worktree (the
+// start writes CLAUDE.local.md right after the checkout). Before that point
+// nobody could have worked in it: the start never reported it.
+bool checked_out(const SessionState& s) {
+  std::error_code ec;
+  return fs::exists(s.worktree_path + "/CLAUDE.local.md", ec);
+}
+
+// A detached HEAD (in a worktree's admin directory) at a commit that no
+// branch or tag contains: removing the worktree would leave it unreachable.
+bool detached_commits(const Repo& repo, const std::string& admin) {
+  Result<std::string> head = read_untrusted_file(admin + "/HEAD", 4096);
+  if (!head) return true;  // cannot tell: keep
+  if (head->rfind("ref: ", 0) == 0) return false;
+  std::string sha = *head;
+  while (!sha.empty() && (sha.back() == '\n' || sha.back() == '\r')) sha.pop_back();
+  if ((sha.size() != 40 && sha.size() != 64) ||
+      sha.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return true;  // not an object name: cannot tell, keep
+  }
+  // No commit at all (a `git worktree add` cut short leaves zeros): nothing to lose.
+  Result<Completed> exists = git_run(repo.main(), {"cat-file", "-e", sha + "^{commit}"});
+  if (exists && exists->exit_code != 0) return false;
+  Result<std::string> containing =
+      git_out(repo.main(), {"for-each-ref", "--count=1", "--contains", sha, "--format=%(refname)",
+                            "refs/heads/", "refs/tags/"});
+  return !containing || containing->empty();
+}
+
 bool owner_gone(const SessionState& s) {
   return !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
 }
@@ -98,7 +138,8 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
                         });
                         return u ? Result<void>() : Result<void>(fail(u.error()));
                       }});
-    } else if (s.status == SessionStatus::starting && owner_gone(s)) {
+    } else if (s.status == SessionStatus::starting && owner_gone(s) &&
+               !(checked_out(s) && worktree_may_hold_work(repo, s))) {
       plan.push_back({"interrupted_start", name, "an interrupted start is undone", [&repo, s] {
                         if (auto r = stop_agent(repo, s); !r) return r;
                         if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;
@@ -108,14 +149,25 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
                         remove_session_files(repo, s.name);
                         return Result<void>();
                       }});
+    } else if (s.status == SessionStatus::starting && owner_gone(s)) {
+      // Someone worked in the worktree of a start that never finished.
+      plan.push_back({"interrupted_start", name,
+                      "an interrupted start whose worktree has changes is kept as a session "
+                      "(finish or cancel it)",
+                      [&repo, s] {
+                        Result<SessionState> u = update_session(repo, s.name, [](SessionState& st) {
+                          st.status = SessionStatus::active;
+                          st.owner_pid.reset();
+                        });
+                        return u ? Result<void>() : Result<void>(fail(u.error()));
+                      }});
     } else if (s.status == SessionStatus::cancelled && owner_gone(s)) {
       plan.push_back({"interrupted_cancel", name, "an interrupted cancel is completed",
                       [&repo, s] { return complete_cancel(repo, s); }});
     } else if (s.status == SessionStatus::review && !repo.config.preserve_on_finish &&
                fs::exists(s.worktree_path, ec)) {
       // Removed only when git can tell it holds nothing uncommitted.
-      Result<std::vector<std::string>> changes = uncommitted_changes(repo, s);
-      if (changes && changes->empty() && !holds_submodule_repos(repo, s)) {
+      if (!worktree_may_hold_work(repo, s)) {
         plan.push_back({"leftover_worktree", s.worktree_path,
                         "the worktree of a finished session is removed", [&repo, s] {
                           if (auto r = remove_worktree(repo, s.worktree_path); !r) return r;
@@ -177,7 +229,7 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
       continue;
     }
     Result<std::vector<StatusEntry>> changes = git_status(GitTarget::worktree(*admin, path));
-    if (!changes || !changes->empty()) {
+    if (!changes || !changes->empty() || detached_commits(repo, *admin)) {
       if (Result<std::string> head = read_untrusted_file(*admin + "/HEAD", 4096);
           head && head->rfind("ref: refs/heads/", 0) == 0) {
         std::string branch = head->substr(16);
@@ -189,12 +241,19 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
       kept_names.push_back(n);
       plan.push_back(
           {"orphan_worktree_kept", path,
-           "a worktree no session owns has uncommitted changes and is kept", [path, changes] {
+           "a worktree no session owns has uncommitted changes or commits on no branch and "
+           "is kept",
+           [path, changes] {
+             const bool dirty = !changes || !changes->empty();
              return Result<void>(
                  fail(Errc::conflict,
-                      path + " has uncommitted changes" +
-                          (changes ? " (" + std::to_string(changes->size()) + " paths)" : "") +
-                          "; commit or copy them, then remove it with git worktree "
+                      path +
+                          (dirty ? " has uncommitted changes" +
+                                       (changes ? " (" + std::to_string(changes->size()) + " paths)"
+                                                : std::string())
+                                 : std::string(" has commits on a detached HEAD that no branch "
+                                               "holds")) +
+                          "; commit, branch or copy them, then remove it with git worktree "
                           "remove --force " +
                           path));
            }});
@@ -255,6 +314,13 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
   }
 }
 
+Result<void> prune_registrations(const Repo& repo) {
+  Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
+  if (!lock) return fail(lock.error());
+  prune_para_registrations(repo);
+  return {};
+}
+
 // "1 thing", "3 things".
 std::string count(size_t n) {
   return std::to_string(n) + (n == 1 ? " thing" : " things");
@@ -293,10 +359,11 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
   }();
   if (wts) {
     for (const WorktreeEntry& w : *wts) {
-      if (w.prunable) {
-        plan.push_back({"stale_registration", w.path, "git worktree prune", [&repo] {
-                          return git_locked(repo, {"worktree", "prune"});
-                        }});
+      // Only para's: a user's worktree on an unmounted disk keeps its own.
+      if (w.prunable && inside_subtrees_dir(repo, w.path)) {
+        plan.push_back({"stale_registration", w.path,
+                        "git's registration of a removed session worktree is dropped",
+                        [&repo] { return prune_registrations(repo); }});
         break;
       }
     }
@@ -335,7 +402,7 @@ Result<json> clean_repo(const Repo& repo, const CleanRequest& rq) {
     }
     actions.push_back(std::move(entry));
   }
-  if (!rq.dry_run) (void)git_locked(repo, {"worktree", "prune"});
+  if (!rq.dry_run) (void)prune_registrations(repo);
   std::string message = plan.empty() ? "nothing to clean"
                         : rq.dry_run ? count(plan.size()) + " would be cleaned"
                                      : count(plan.size() - failed) + " cleaned";

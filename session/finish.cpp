@@ -157,6 +157,22 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
                                       " and merge or cherry-pick them), then finish again");
     }
   }
+  // From the ref files: one git process fewer on every finish.
+  auto branch_tip = [&]() -> Result<std::optional<std::string>> {
+    if (std::optional<std::string> tip = git_read_branch(repo.common_dir, s->branch)) return tip;
+    return git_resolve(repo.main(), "refs/heads/" + s->branch);
+  };
+  auto branch_gone = [&] {
+    return fail(Errc::not_found, "the branch " + s->branch + " of session '" + *name +
+                                     "' does not exist any more; nothing to finish");
+  };
+  // Checked before committing too: on a deleted branch, git would make a
+  // root commit that shares no history with the repository.
+  if (Result<std::optional<std::string>> tip = branch_tip(); !tip) {
+    return fail(tip.error());
+  } else if (!*tip) {
+    return branch_gone();
+  }
   bool committed = false;
   std::string commit;
   bool dirty_after = false;
@@ -172,6 +188,23 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
     for (const StatusEntry& e : *changes) {
       const bool both = e.code == "DD" || e.code == "AA";
       if (both || e.code.find('U') != std::string::npos) unmerged += "\n  " + e.path;
+    }
+    std::string nested;
+    for (const StatusEntry& e : *changes) {
+      std::error_code git_ec;
+      if (e.code == "??" && e.path.ends_with("/") &&
+          fs::exists(s->worktree_path + "/" + e.path + ".git", git_ec)) {
+        nested += "\n  " + e.path;
+      }
+    }
+    if (!nested.empty() && repo.config.auto_stage) {
+      // git add would record each as a link to a commit that exists only
+      // inside it, and removing the worktree would delete its files.
+      return fail(Errc::conflict,
+                  "session '" + *name + "' has git repositories of its own inside it:" + nested +
+                      "\ngit would commit only a link to each, and their files would be lost "
+                      "with the worktree. Remove each one's .git to commit its files here, or "
+                      "move it out of the worktree, then finish again");
     }
     if (!unmerged.empty()) {
       // git add would stage the conflict markers as if they were the work.
@@ -203,19 +236,10 @@ Result<json> finish_session(const Repo& repo, const FinishRequest& rq) {
       dirty_after = !left || !left->empty();
     }
   }
-  // From the ref files: one git process fewer on every finish.
-  std::optional<std::string> tip = git_read_branch(repo.common_dir, s->branch);
-  if (!tip) {
-    Result<std::optional<std::string>> resolved =
-        git_resolve(repo.main(), "refs/heads/" + s->branch);
-    if (!resolved) return fail(resolved.error());
-    tip = *resolved;
-  }
-  if (!tip) {
-    return fail(Errc::not_found, "the branch " + s->branch + " of session '" + *name +
-                                     "' does not exist any more; nothing to finish");
-  }
-  commit = *tip;
+  Result<std::optional<std::string>> tip = branch_tip();
+  if (!tip) return fail(tip.error());
+  if (!*tip) return branch_gone();
+  commit = **tip;
   if (rq.branch) {
     if (auto r = git_ok(repo.main(), {"branch", *rq.branch, s->branch}); !r) return fail(r.error());
   }

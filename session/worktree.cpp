@@ -72,6 +72,25 @@ Result<FileLock> lock_worktrees(const Repo& repo, FileLock::Mode mode) {
   return FileLock::acquire(repo.locks_dir() + "/worktrees.lock", mode, std::chrono::minutes(2));
 }
 
+void prune_para_registrations(const Repo& repo) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(repo.common_dir + "/worktrees", ec)) {
+    Result<std::string> gitdir = read_untrusted_file((entry.path() / "gitdir").string(), 4096);
+    if (!gitdir) continue;
+    std::string dot_git = *gitdir;
+    while (!dot_git.empty() && (dot_git.back() == '\n' || dot_git.back() == '\r')) {
+      dot_git.pop_back();
+    }
+    const std::string worktree = fs::path(dot_git).parent_path().string();
+    std::error_code exists;
+    if (worktree.empty() || fs::exists(worktree, exists) || exists) continue;
+    // Gone: compare where it would be with the worktrees directory.
+    const fs::path parent = fs::weakly_canonical(fs::path(worktree).parent_path(), exists);
+    if (exists || parent != fs::weakly_canonical(repo.subtrees_dir(), exists)) continue;
+    fs::remove_all(entry.path(), exists);
+  }
+}
+
 Result<void> git_locked(const Repo& repo, const std::vector<std::string>& args) {
   Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
   if (!lock) return fail(lock.error());
@@ -178,7 +197,7 @@ Result<void> register_worktree(const Repo& repo, SessionState& state, bool new_b
   Result<void> added = git_ok(repo.main(), args);
   if (!added && added.error().message.find("already registered") != std::string::npos) {
     // A registration a crash left for this path: prune it and try again.
-    (void)git_run(repo.main(), {"worktree", "prune"});
+    prune_para_registrations(repo);
     added = git_ok(repo.main(), args);
   }
   if (!added) return fail(added.error());

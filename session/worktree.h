@@ -53,6 +53,12 @@ bool inside_subtrees_dir(const Repo& repo, const std::string& path);
 /// outside the worktrees directory: nothing else is ever deleted.
 Result<void> remove_worktree(const Repo& repo, const std::string& path);
 
+/// What `git worktree prune` does, for para's worktrees only: drops the
+/// registrations whose directory in the worktrees directory is gone. A
+/// user's own worktree on a disk that is not mounted keeps its registration
+/// (and its index). The caller holds the worktrees lock.
+void prune_para_registrations(const Repo& repo);
+
 /// Writes the files a new or resumed session needs: the status directory
 /// and its para-compatible link, and CLAUDE.local.md in the worktree.
 Result<void> write_session_files(const Repo& repo, const SessionState& state);

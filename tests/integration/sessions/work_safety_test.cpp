@@ -199,6 +199,104 @@ TEST_SUITE("integration/sessions/work_safety") {
     r.kill_everything();
   }
 
+  TEST_CASE(
+      "cancel stops the agent before it checks, so what the agent writes on its way out counts") {
+    ParaRepo r;
+    r.set_agent({r.script("agent.sh",
+                          "#!/bin/sh\ntrap 'echo last words > saved.txt; exit 0' TERM\n"
+                          "touch started\nwhile :; do sleep 0.1; done\n")});
+    REQUIRE(r.para({"start", "bye", "-p", "x"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return fs::exists(r.worktree("bye") + "/started"); }));
+    // started is untracked already: commit it so that only saved.txt is new.
+    REQUIRE(
+        run_cmd({"git", "-C", r.worktree("bye"), "add", "started"}, r.env(), r.path()).exit_code ==
+        0);
+    REQUIRE(run_cmd({"git", "-C", r.worktree("bye"), "commit", "-qm", "s"}, r.env(), r.path())
+                .exit_code == 0);
+    Completed c = r.para({"cancel", "bye"});
+    CHECK(c.exit_code == 1);
+    CHECK(c.err.find("uncommitted changes:\n  saved.txt") != std::string::npos);
+    CHECK(read_text(r.worktree("bye") + "/saved.txt") == "last words\n");
+  }
+
+  TEST_CASE(
+      "clean keeps worktrees that hold work: a start someone worked in, commits off the branch") {
+    ParaRepo r;
+    auto set_state = [&](const std::string& name, const json& fields) {
+      json state = json::parse(read_text(r.state_dir() + "/" + name + ".state"));
+      state.update(fields);
+      write_text(r.state_dir() + "/" + name + ".state", state.dump());
+    };
+    // A start interrupted (setup script killed, say) whose worktree the
+    // user then edited: kept as a session, not undone.
+    REQUIRE(r.para({"start", "edited"}).exit_code == 0);
+    write_text(r.worktree("edited") + "/notes.txt", "mine\n");
+    set_state("edited", {{"status", "Starting"}, {"owner_pid", 999999999}});
+    // A finished session whose worktree (kept or restored) has a commit on a
+    // detached HEAD, which no branch holds.
+    REQUIRE(r.para({"start", "det"}).exit_code == 0);
+    const std::string wt = r.worktree("det");
+    REQUIRE(run_cmd({"git", "-C", wt, "checkout", "-q", "--detach"}, r.env(), r.path()).exit_code ==
+            0);
+    REQUIRE(run_cmd({"git", "-C", wt, "commit", "-q", "--allow-empty", "-m", "only here"}, r.env(),
+                    r.path())
+                .exit_code == 0);
+    const std::string commit =
+        run_cmd({"git", "-C", wt, "rev-parse", "HEAD"}, r.env(), r.path()).out;
+    set_state("det", {{"status", "Review"}});
+    REQUIRE(r.para({"clean", "--force"}).exit_code == 0);
+    CHECK(read_text(r.worktree("edited") + "/notes.txt") == "mine\n");
+    json list = r.para_json({"list"});
+    for (const json& s : list["sessions"]) {
+      if (s["name"] == "edited") CHECK(s["status"] == "Active");
+    }
+    CHECK(fs::is_directory(wt));
+    CHECK(run_cmd({"git", "-C", wt, "rev-parse", "HEAD"}, r.env(), r.path()).out == commit);
+  }
+
+  TEST_CASE(
+      "finish refuses a deleted branch and repositories inside the worktree, committing nothing") {
+    ParaRepo r;
+    REQUIRE(r.para({"start", "gone"}).exit_code == 0);
+    write_text(r.worktree("gone") + "/work.txt", "work\n");
+    REQUIRE(r.repo().git({"update-ref", "-d", "refs/heads/para/gone"}).exit_code == 0);
+    Completed c = r.para({"finish", "done", "gone"});
+    CHECK(c.exit_code != 0);
+    CHECK(c.err.find("does not exist any more") != std::string::npos);
+    // No root commit was made on a recreated branch.
+    CHECK(r.repo().git({"rev-parse", "--verify", "-q", "refs/heads/para/gone"}).exit_code != 0);
+    CHECK(read_text(r.worktree("gone") + "/work.txt") == "work\n");
+
+    REQUIRE(r.para({"start", "nest"}).exit_code == 0);
+    const std::string lib = r.worktree("nest") + "/lib";
+    fs::create_directories(lib);
+    REQUIRE(run_cmd({"git", "-C", lib, "init", "-q"}, r.env(), r.path()).exit_code == 0);
+    write_text(lib + "/lib.c", "int x;\n");
+    const std::string tip = r.repo().git_out({"rev-parse", "para/nest"});
+    Completed n = r.para({"finish", "done", "nest"});
+    CHECK(n.exit_code == 1);
+    CHECK(n.err.find("git repositories of its own inside it:\n  lib/") != std::string::npos);
+    CHECK(r.repo().git_out({"rev-parse", "para/nest"}) == tip);
+    CHECK(read_text(lib + "/lib.c") == "int x;\n");
+    fs::remove_all(lib + "/.git");  // its files are then committed as files
+    REQUIRE(r.para({"finish", "done", "nest"}).exit_code == 0);
+    CHECK(r.repo().git_out({"show", "para/nest:lib/lib.c"}) == "int x;");
+  }
+
+  TEST_CASE("clean drops only para's stale worktree registrations, never the user's") {
+    ParaRepo r;
+    TempDir elsewhere;
+    const std::string mine = elsewhere.path() + "/mine";
+    REQUIRE(r.repo().git({"worktree", "add", "-q", "-b", "mine", mine}).exit_code == 0);
+    fs::rename(mine, elsewhere.path() + "/unmounted");  // its disk is away for a moment
+    REQUIRE(r.para({"start", "gone"}).exit_code == 0);
+    fs::remove_all(r.worktree("gone"));
+    REQUIRE(r.para({"clean", "--force"}).exit_code == 0);
+    const std::string list = r.repo().git_out({"worktree", "list", "--porcelain"});
+    CHECK(list.find(mine) != std::string::npos);
+    CHECK(list.find(r.worktree("gone")) == std::string::npos);
+  }
+
   TEST_CASE("clean removes stray files only from a state directory para made") {
     ParaRepo r;
     // The user's own directory, named as the state directory.
@@ -432,6 +530,11 @@ TEST_SUITE("integration/sessions/work_safety") {
     CHECK(r.repo().git_out({"rev-parse", "para/sub:inner"}) + "\n" == inner_commit);
     CHECK(r.para({"clean", "--force"}).exit_code == 0);
     REQUIRE(fs::is_directory(wt + "/inner"));
+    CHECK(git(wt + "/inner", {"cat-file", "-t", inner_commit.substr(0, 40)}) == "commit\n");
+    // Nor does cancel throw the submodule's repository away unasked.
+    Completed cancel = r.para({"cancel", "sub"});
+    CHECK(cancel.exit_code == 1);
+    CHECK(cancel.err.find("submodules' repositories") != std::string::npos);
     CHECK(git(wt + "/inner", {"cat-file", "-t", inner_commit.substr(0, 40)}) == "commit\n");
   }
 
