@@ -287,6 +287,7 @@ class Connection {
   /// Closes for a stopping server: a tunnel keeps its allow decision.
   void close_for_stop() noexcept {
     if (state_ == State::relaying) {
+      cut();
       close_with("allow", status_, reason_ + "; closed when the proxy stopped");
     } else {
       close();
@@ -322,8 +323,12 @@ class Connection {
     if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_));
     if (reset_client_)
       abort_on_close(splice_ ? as_handle(&splice_->poll_client) : as_handle(client()));
-    if (reset_upstream_ && upstream_.loop != nullptr && !upstream_closed_) {
-      abort_on_close(splice_ ? as_handle(&splice_->poll_upstream) : as_handle(&upstream_));
+    // Spliced, the upstream stream handle is closed already (upstream_closed_)
+    // and the socket lives on in poll_upstream's descriptor.
+    if (reset_upstream_ && splice_) {
+      abort_on_close(as_handle(&splice_->poll_upstream));
+    } else if (reset_upstream_ && upstream_.loop != nullptr && !upstream_closed_) {
+      abort_on_close(as_handle(&upstream_));
     }
     if (splice_) {
       --server_->spliced;
@@ -349,6 +354,13 @@ class Connection {
 
   /// One side failed while relaying (reset, error): the other is reset as
   /// well, so that no end takes a cut-off transfer for a complete one.
+  // The proxy ends a tunnel itself (stop, idle): both sides get a reset, so
+  // that neither takes a transfer cut short for a complete one.
+  void cut() noexcept {
+    reset_client_ = true;
+    reset_upstream_ = true;
+  }
+
   void relay_failed(bool client_side, const std::string& what) noexcept {
     if (!client_side && awaiting_response()) {
       return reply(502,
@@ -545,6 +557,7 @@ class Connection {
                     seconds_text(o.response_timeout),
                 "error");
         } else if (idle >= limit) {
+          cut();
           close_with(
               "allow", status_,
               reason_ + "; closed after " + seconds_text(o.idle_timeout) + " without traffic");

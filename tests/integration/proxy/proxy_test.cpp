@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "proxy/decision_log.h"
@@ -121,6 +123,53 @@ class OneShotOrigin {
   std::thread thread_;
 };
 
+// An origin on 127.0.0.1 that sends `greeting` on its first connection,
+// then reads until that connection ends and records how: 0 for an orderly
+// end (FIN), else the errno (ECONNRESET for a reset).
+class HoldingOrigin {
+ public:
+  explicit HoldingOrigin(std::string greeting) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 4) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, greeting = std::move(greeting)] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      (void)::send(c, greeting.data(), greeting.size(), MSG_NOSIGNAL);
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::recv(c, buf, sizeof buf, 0)) > 0) received_ += static_cast<size_t>(n);
+      end_ = n == 0 ? 0 : errno;
+      ::close(c);
+    });
+  }
+  ~HoldingOrigin() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  /// How the connection ended, once it has (-1 until then).
+  int wait_end(std::chrono::seconds timeout) const {
+    wait_until([&] { return end_.load() != -1; }, timeout);
+    return end_.load();
+  }
+  size_t received() const { return received_.load(); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> end_{-1};
+  std::atomic<size_t> received_{0};
+  std::thread thread_;
+};
+
 // Reads until the connection ends: 0 for an orderly end (FIN), else errno.
 int read_until_end(Client& c, std::string& out) {
   char buf[65536];
@@ -209,6 +258,42 @@ TEST_SUITE("proxy/integration") {
       CHECK(log->back()["status"] == row.status);
     }
     CHECK(proxy.server().stats().tunnels == 0);
+  }
+
+  TEST_CASE("a client's reset reaches the origin also in a spliced tunnel") {
+    InProcessProxy proxy;
+    HoldingOrigin origin("");
+    const std::string endpoint =
+        proxy.listen_tcp({.allowed = {"origin.test:" + std::to_string(origin.port()) + "/plain"},
+                          .include_essential = false,
+                          .pins = {pin("origin.test")}});
+    proxy.start();
+    std::optional<Client> c(std::in_place, endpoint);
+    REQUIRE(status_of(connect_through(*c, "origin.test:" + std::to_string(origin.port()))) == 200);
+    const std::string upload(300000, 'u');  // past splice_after: the tunnel moves to splice(2)
+    REQUIRE(c->send(upload));
+    REQUIRE(wait_until([&] { return origin.received() == upload.size(); }, 10s));
+    CHECK(proxy.server().stats().spliced == 1);
+    const linger abort{1, 0};
+    ::setsockopt(c->fd(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    c.reset();  // closed with a reset
+    CHECK(origin.wait_end(10s) == ECONNRESET);
+  }
+
+  TEST_CASE("a tunnel the proxy ends itself (idle, stop) is reset, never ended as if complete") {
+    InProcessProxy proxy({.idle_timeout = 1s});
+    HoldingOrigin origin("HTTP/1.1 200 OK\r\n\r\npart");  // close-delimited, cut short
+    const std::string endpoint =
+        proxy.listen_tcp({.allowed = {"origin.test:" + std::to_string(origin.port()) + "/plain"},
+                          .include_essential = false,
+                          .pins = {pin("origin.test")}});
+    proxy.start();
+    Client c(endpoint);
+    REQUIRE(status_of(connect_through(c, "origin.test:" + std::to_string(origin.port()))) == 200);
+    std::string got;
+    CHECK(read_until_end(c, got) == ECONNRESET);
+    CHECK(got.find("part") != std::string::npos);
+    CHECK(origin.wait_end(10s) == ECONNRESET);
   }
 
   TEST_CASE("curl reaches an allowed HTTPS server with -x, --proxy and HTTPS_PROXY") {
