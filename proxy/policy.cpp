@@ -203,9 +203,13 @@ Decision Policy::match(const Host& host, uint16_t port, Scheme scheme) const {
   }
   if (host_listed) {
     return {.allowed = false,
-            .reason = "port " + std::to_string(port) + " is not allowed for " + host.text +
-                      (scheme == Scheme::http ? " over plain HTTP" : "") + " (allowed: " + ports +
-                      ")"};
+            .reason =
+                "port " + std::to_string(port) + " is not allowed for " + host.text +
+                (scheme == Scheme::http ? " over plain HTTP" : "") + " (allowed: " + ports + ")" +
+                // Clients that tunnel http:// URLs (undici's ProxyAgent, curl -p).
+                (scheme == Scheme::connect && port == 80
+                     ? "; to tunnel plain http:// through CONNECT, allow " + host.text + ":80/plain"
+                     : "")};
   }
   return {.allowed = false, .reason = host_for_url(host) + " is not on the allow list"};
 }

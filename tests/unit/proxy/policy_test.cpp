@@ -58,6 +58,9 @@ TEST_SUITE("proxy/policy") {
     CHECK(decide(*ports, "b.test", 81).reason ==
           "port 81 is not allowed for b.test (allowed: 443, 18443)");
     CHECK_FALSE(decide(*p, "allowed.com", 80).allowed);  // CONNECT to 80 is not plain HTTP
+    CHECK(decide(*p, "allowed.com", 80).reason ==
+          "port 80 is not allowed for allowed.com (allowed: 443); to tunnel plain http:// "
+          "through CONNECT, allow allowed.com:80/plain");
     CHECK(decide(*p, "allowed.com", 80, Scheme::http).allowed);
     CHECK_FALSE(decide(*p, "allowed.com", 443, Scheme::http).allowed);
     CHECK_FALSE(decide(*p, "allowed.com", 6379).allowed);
