@@ -228,7 +228,9 @@ void Server::broadcast(const std::string& method, const json& params) {
 
 void Server::notify_resource_updated(const std::string& uri) {
   for (const auto& s : live_sessions()) {
-    if (s->subscribed(uri)) s->notify("notifications/resources/updated", json{{"uri", uri}});
+    for (const std::string& touched : s->subscriptions_touched_by(uri)) {
+      s->notify("notifications/resources/updated", json{{"uri", touched}});
+    }
   }
 }
 

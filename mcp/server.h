@@ -95,7 +95,9 @@ class Server {
   /// not related to a request (resources/updated, list_changed, Session::log).
   std::shared_ptr<Session> create_session(std::shared_ptr<Outbound> standalone);
 
-  /// notifications/resources/updated to every session subscribed to `uri`.
+  /// notifications/resources/updated to every session subscribed to `uri`
+  /// or to a resource below it (para://sessions/NAME when para://sessions
+  /// changed), one per subscribed URI.
   void notify_resource_updated(const std::string& uri);
   /// notifications/resources/list_changed to every session: what a resource
   /// template's list() returns changed (the set of registrations did not).

@@ -333,9 +333,14 @@ json Session::client_info() const {
   std::lock_guard lock(mutex_);
   return client_info_;
 }
-bool Session::subscribed(const std::string& uri) const {
+std::vector<std::string> Session::subscriptions_touched_by(const std::string& uri) const {
   std::lock_guard lock(mutex_);
-  return subscriptions_.count(uri) != 0;
+  std::vector<std::string> out;
+  for (auto it = subscriptions_.lower_bound(uri);
+       it != subscriptions_.end() && it->compare(0, uri.size(), uri) == 0; ++it) {
+    if (it->size() == uri.size() || (*it)[uri.size()] == '/') out.push_back(*it);
+  }
+  return out;
 }
 bool Session::log_level_admits(LogLevel level) const {
   std::lock_guard lock(mutex_);

@@ -91,7 +91,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string protocol_version() const;  // negotiated; empty before initialize
   nlohmann::json client_capabilities() const;
   nlohmann::json client_info() const;
-  bool subscribed(const std::string& uri) const;
+  /// The subscribed URIs that a change of `uri` touches: `uri` itself and
+  /// those below it ("para://sessions/x" when "para://sessions" changed).
+  std::vector<std::string> subscriptions_touched_by(const std::string& uri) const;
   bool log_level_admits(LogLevel level) const;
   size_t in_flight() const;
 

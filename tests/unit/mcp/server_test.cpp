@@ -531,6 +531,7 @@ TEST_SUITE("mcp/server") {
     CHECK(call(request(1, "resources/subscribe", {{"uri", "x://watched"}}))["result"] ==
           json::object());
     server.notify_resource_updated("x://other");
+    server.notify_resource_updated("x://watch");  // a prefix, not a parent
     server.notify_resource_updated("x://watched");
     REQUIRE(server.add_tool({.name = "late",
                              .description = "Added late",
@@ -549,6 +550,14 @@ TEST_SUITE("mcp/server") {
     CHECK(standalone->messages().size() == 2);
     CHECK(call(request(3, "resources/subscribe", {{"uri", 7}}))["error"]["code"] ==
           jsonrpc::kInvalidParams);
+    // A change of a collection touches the subscribed resources below it.
+    CHECK(call(request(4, "resources/subscribe", {{"uri", "x://all/one"}}))["result"] ==
+          json::object());
+    server.notify_resource_updated("x://all");
+    const auto after = standalone->messages();
+    REQUIRE(after.size() == 3);
+    CHECK(after[2]["method"] == "notifications/resources/updated");
+    CHECK(after[2]["params"]["uri"] == "x://all/one");
   }
 
   TEST_CASE("registration refuses bad names, schemas and duplicates") {
