@@ -205,6 +205,16 @@ void plan_orphans(const Repo& repo, std::vector<Action>& plan,
     // Only directories: a file or symlink here is not para's.
     if (has_state(n) || !e.is_directory(type) || e.is_symlink(type)) continue;
     const std::string path = e.path().string();
+    if (n.starts_with(kRemovingPrefix)) {  // remove_worktree's, cut short
+      plan.push_back({"interrupted_removal", path,
+                      "the rest of a worktree whose removal was cut short is removed", [path] {
+                        std::error_code rm;
+                        fs::remove_all(path, rm);
+                        if (rm) return Result<void>(fail(Errc::io, "cannot remove " + path));
+                        return Result<void>();
+                      }});
+      continue;
+    }
     if (fs::is_empty(path, type)) {
       plan.push_back(
           {"orphan_worktree", path, "an empty directory a crash left is removed", [path] {

@@ -231,6 +231,19 @@ Result<void> remove_worktree(const Repo& repo, const std::string& path) {
   }
   Result<FileLock> lock = lock_worktrees(repo, FileLock::Mode::exclusive);
   if (!lock) return fail(lock.error());
+  // Out of the way first, in one rename: a removal cut short (a crash, a
+  // kill) then leaves no half-deleted tree at the session's path, which a
+  // later finish would take for the worktree and commit as deletions.
+  // para clean removes what is left aside.
+  const std::optional<std::string> admin = repo.worktree_admin_dir(path);
+  const std::string aside = repo.subtrees_dir() + "/" + std::string(kRemovingPrefix) +
+                            fs::path(path).filename().string() + "." + std::to_string(::getpid());
+  if (fs::exists(path, ec) && (fs::rename(path, aside, ec), !ec)) {
+    if (admin) fs::remove_all(*admin, ec);  // git's registration
+    fs::remove_all(aside, ec);
+    if (ec) return fail(Errc::io, "cannot remove " + aside + ": " + ec.message());
+    return {};
+  }
   if (fs::exists(path, ec)) {
     // Twice --force: also removes a locked worktree (one a crash left locked).
     (void)git_run(repo.main(), {"worktree", "remove", "--force", "--force", path});
@@ -241,9 +254,7 @@ Result<void> remove_worktree(const Repo& repo, const std::string& path) {
     }
   }
   // git removes the admin directory itself; a crash half-way may not have.
-  if (std::optional<std::string> admin = repo.worktree_admin_dir(path)) {
-    fs::remove_all(*admin, ec);
-  }
+  if (std::optional<std::string> left = repo.worktree_admin_dir(path)) fs::remove_all(*left, ec);
   return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/fs.h"
 #include "core/result.h"
@@ -49,9 +50,12 @@ Result<void> add_worktree(const Repo& repo, SessionState& state, bool new_branch
 bool inside_subtrees_dir(const Repo& repo, const std::string& path);
 
 /// Removes a worktree and its registration, whatever state it is in (also
-/// half-deleted or locked). Idempotent. Errors: conflict when `path` exists
-/// outside the worktrees directory: nothing else is ever deleted.
+/// half-deleted or locked). Idempotent. It is first renamed aside, to
+/// <worktrees dir>/<kRemovingPrefix><name>.<pid>, so that no half-deleted
+/// tree is ever left at `path`. Errors: conflict when `path` exists outside
+/// the worktrees directory: nothing else is ever deleted.
 Result<void> remove_worktree(const Repo& repo, const std::string& path);
+inline constexpr std::string_view kRemovingPrefix = ".removing-";
 
 /// What `git worktree prune` does, for para's worktrees only: drops the
 /// registrations whose directory in the worktrees directory is gone. A

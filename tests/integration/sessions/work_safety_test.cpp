@@ -291,7 +291,14 @@ TEST_SUITE("integration/sessions/work_safety") {
     fs::rename(mine, elsewhere.path() + "/unmounted");  // its disk is away for a moment
     REQUIRE(r.para({"start", "gone"}).exit_code == 0);
     fs::remove_all(r.worktree("gone"));
+    // What a removal cut short leaves: the worktree renamed aside, half deleted.
+    const std::string aside = r.path() + "/.para/worktrees/.removing-old.123";
+    fs::create_directories(aside);
+    write_text(aside + "/left.txt", "x\n");
+    CHECK(has_action(r.para_json({"clean", "--dry-run"}), "interrupted_removal",
+                     ".removing-old.123"));
     REQUIRE(r.para({"clean", "--force"}).exit_code == 0);
+    CHECK_FALSE(fs::exists(aside));
     const std::string list = r.repo().git_out({"worktree", "list", "--porcelain"});
     CHECK(list.find(mine) != std::string::npos);
     CHECK(list.find(r.worktree("gone")) == std::string::npos);
