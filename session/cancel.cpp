@@ -13,6 +13,7 @@
 #include "session/internal.h"
 #include "session/names.h"
 #include "session/ops.h"
+#include "session/procs.h"
 #include "session/sandboxing.h"
 #include "session/store.h"
 #include "session/supervisor.h"
@@ -169,7 +170,7 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
   const std::string archived = new_archive_name(repo, *name);
   Result<SessionState> marked = update_session(repo, *name, [&](SessionState& st) {
     st.status = SessionStatus::cancelled;
-    st.owner_pid = ::getpid();
+    take_ownership(st);
     if (!st.archived_branch) st.archived_branch = archived;
   });
   if (!marked) return fail(marked.error());
@@ -224,7 +225,7 @@ Result<json> recover_session(const Repo& repo, const std::optional<std::string>&
   s.worktree_path = repo.worktree_path(*name);
   s.created_at = rfc3339(std::chrono::system_clock::now());
   s.status = SessionStatus::starting;
-  s.owner_pid = ::getpid();
+  take_ownership(s);
   if (parent && *parent) s.parent_branch = **parent;
   s.agent_command = repo.config.agent_command;
   s.runtime_dir = repo.runtime_dir(*name);
@@ -242,7 +243,7 @@ Result<json> recover_session(const Repo& repo, const std::optional<std::string>&
   if (auto r = add_worktree(repo, s, false, ""); !r) return fail(rollback(r.error()));
   if (auto r = write_session_files(repo, s); !r) return fail(rollback(r.error()));
   s.status = SessionStatus::active;
-  s.owner_pid.reset();
+  release_ownership(s);
   if (auto r = write_session(repo, s); !r) return fail(rollback(r.error()));
   return json{
       {"session", *name},

@@ -70,7 +70,7 @@ bool detached_commits(const Repo& repo, const std::string& admin) {
 }
 
 bool owner_gone(const SessionState& s) {
-  return !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
+  return !owner_alive(s);
 }
 
 // A branch with commits of its own is archived; one without is deleted.
@@ -134,7 +134,7 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
                       "a start interrupted after its agent launched is completed", [&repo, s] {
                         Result<SessionState> u = update_session(repo, s.name, [](SessionState& st) {
                           st.status = SessionStatus::active;
-                          st.owner_pid.reset();
+                          release_ownership(st);
                         });
                         return u ? Result<void>() : Result<void>(fail(u.error()));
                       }});
@@ -157,7 +157,7 @@ void plan_sessions(const Repo& repo, std::vector<Action>& plan, std::vector<std:
                       [&repo, s] {
                         Result<SessionState> u = update_session(repo, s.name, [](SessionState& st) {
                           st.status = SessionStatus::active;
-                          st.owner_pid.reset();
+                          release_ownership(st);
                         });
                         return u ? Result<void>() : Result<void>(fail(u.error()));
                       }});

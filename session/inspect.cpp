@@ -40,7 +40,7 @@ std::string agent_state(const SessionState& s) {
 
 bool interrupted(const SessionState& s) {
   return (s.status == SessionStatus::starting || s.status == SessionStatus::cancelled) &&
-         !(s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid)));
+         !owner_alive(s);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -42,6 +43,20 @@ std::optional<Stat> read_stat(pid_t pid) {
 }
 
 }  // namespace
+
+void take_ownership(SessionState& s) {
+  s.owner_pid = ::getpid();
+  s.owner_start = process_start_time(::getpid());
+}
+
+void release_ownership(SessionState& s) {
+  s.owner_pid.reset();
+  s.owner_start.reset();
+}
+
+bool owner_alive(const SessionState& s) {
+  return s.owner_pid && process_alive(static_cast<pid_t>(*s.owner_pid), s.owner_start);
+}
 
 std::optional<uint64_t> process_start_time(pid_t pid) {
   std::optional<Stat> st = read_stat(pid);

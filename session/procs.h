@@ -10,6 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "session/state.h"
+
 namespace para::session {
 
 /// The start time of a process (/proc/<pid>/stat field 22), or nullopt if it
@@ -19,6 +21,14 @@ std::optional<uint64_t> process_start_time(pid_t pid);
 /// Whether pid is alive (not a zombie) and, when `start` is given, is still
 /// the process that had that start time.
 bool process_alive(pid_t pid, std::optional<uint64_t> start = std::nullopt);
+
+/// Records the calling process as the owner of a start or cancel in
+/// progress (pid and start time), and clears that record.
+void take_ownership(SessionState& s);
+void release_ownership(SessionState& s);
+/// Whether the process recorded as the owner still runs: not when its pid
+/// now names another process (reused, or from another pid namespace).
+bool owner_alive(const SessionState& s);
 
 /// The pids whose parent is `parent`.
 std::vector<pid_t> child_processes(pid_t parent);

@@ -15,6 +15,7 @@
 #include "session/internal.h"
 #include "session/names.h"
 #include "session/ops.h"
+#include "session/procs.h"
 #include "session/sandbox_settings.h"
 #include "session/sandboxing.h"
 #include "session/session_proxy.h"
@@ -249,7 +250,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   s.worktree_path = repo.worktree_path(name);
   s.created_at = rfc3339(std::chrono::system_clock::now());
   s.status = SessionStatus::starting;
-  s.owner_pid = ::getpid();
+  take_ownership(s);
   s.parent_branch = parent;
   s.task_description = *prompt ? std::optional<std::string>(**prompt) : std::nullopt;
   s.dangerous_skip_permissions = rq.dangerously_skip_permissions;
@@ -315,7 +316,7 @@ Result<json> start_session(const Repo& repo, const StartRequest& rq, const Progr
   }
   Result<SessionState> done = update_session(repo, name, [&](SessionState& st) {
     st.status = SessionStatus::active;
-    st.owner_pid.reset();
+    release_ownership(st);
     st.worktree_git_dir = s.worktree_git_dir;
   });
   if (!done) return fail(rollback(done.error()));

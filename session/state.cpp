@@ -34,6 +34,7 @@ const char* const kKnownFields[] = {"name",
                                     "setup_script",
                                     "container",
                                     "owner_pid",
+                                    "owner_start",
                                     "archived_branch",
                                     "worktree_git_dir",
                                     "runtime_dir",
@@ -104,6 +105,7 @@ json state_to_json(const SessionState& s) {
   put(doc, "setup_script", s.setup_script);
   if (!s.container.empty()) doc["container"] = s.container;
   put(doc, "owner_pid", s.owner_pid);
+  put(doc, "owner_start", s.owner_start);
   put(doc, "archived_branch", s.archived_branch);
   put(doc, "worktree_git_dir", s.worktree_git_dir);
   put(doc, "runtime_dir", s.runtime_dir);
@@ -167,6 +169,7 @@ Result<SessionState> state_from_json(const json& doc) {
     opt(doc, "setup_script", s.setup_script);
     if (doc.contains("container") && doc["container"].is_object()) s.container = doc["container"];
     opt(doc, "owner_pid", s.owner_pid);
+    opt(doc, "owner_start", s.owner_start);
     opt(doc, "archived_branch", s.archived_branch);
     opt(doc, "worktree_git_dir", s.worktree_git_dir);
     opt(doc, "runtime_dir", s.runtime_dir);

@@ -50,6 +50,7 @@ struct SessionState {
   std::optional<std::string> setup_script;
   nlohmann::json container = nlohmann::json::object();  // image, docker_args, limits, forward_keys
   std::optional<int64_t> owner_pid;                     // the para process starting/cancelling it
+  std::optional<uint64_t> owner_start;                  // its /proc start time, against pid reuse
   std::optional<std::string> archived_branch;           // set when a cancel began
   std::optional<std::string> worktree_git_dir;          // <common>/worktrees/<admin name>
   std::optional<std::string> runtime_dir;

@@ -183,10 +183,12 @@ TEST_SUITE("integration/sessions/work_safety") {
     REQUIRE(r.para({"start", "late", "-p", "x"}).exit_code == 0);
     REQUIRE(wait_until([&] { return fs::exists(r.worktree("late") + "/work.txt"); }));
     // What a kill -9 between the agent's launch and the end of the start
-    // leaves: the state still says Starting, owned by a process now gone.
+    // leaves: the state still says Starting, owned by a process now gone,
+    // its pid since reused (here by init, which started at another time).
     json state = json::parse(read_text(r.state_dir() + "/late.state"));
     state["status"] = "Starting";
-    state["owner_pid"] = 999999999;
+    state["owner_pid"] = 1;
+    state["owner_start"] = 1099511627776;  // no process has started this late
     write_text(r.state_dir() + "/late.state", state.dump());
     json plan = r.para_json({"clean", "--dry-run"});
     CHECK(has_action(plan, "interrupted_start", "late"));
