@@ -74,20 +74,26 @@ struct EchoTunnel {
   }
 };
 
+// A listening socket on 127.0.0.1 and a free port; its port in `*port`.
+int listen_on_loopback(uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
 // A one-shot origin on 127.0.0.1: answers the first request on the first
 // connection with `response`, then ends it with FIN, or with RST (`reset`).
 class OneShotOrigin {
  public:
   OneShotOrigin(std::string response, bool reset) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 4) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
+    fd_ = listen_on_loopback(&port_);
     thread_ = std::thread([this, response = std::move(response), reset] {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
@@ -129,15 +135,7 @@ class OneShotOrigin {
 class HoldingOrigin {
  public:
   explicit HoldingOrigin(std::string greeting) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 4) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
+    fd_ = listen_on_loopback(&port_);
     thread_ = std::thread([this, greeting = std::move(greeting)] {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
