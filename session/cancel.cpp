@@ -122,49 +122,49 @@ Result<json> cancel_session(const Repo& repo, const CancelRequest& rq) {
   std::error_code ec;
   if (!rq.force && std::filesystem::is_directory(s->worktree_path, ec)) {
     // Stopped first: what the agent writes while it shuts down is checked
-    // too. Its sandboxed commits are settled onto the branch, so that they
-    // count as committed and reach the archive.
+    // too. Its sandboxed commits are settled onto the branch (and its HEAD
+    // pointed back), so that they count as committed and reach the archive.
+    const bool was_running = s->agent.state == "running";
     if (auto r = stop_agent(repo, *s); !r) return fail(r.error());
+    auto refuse = [&](const std::string& why) {
+      return fail(
+          Errc::conflict,
+          why + (was_running ? "\n(Its agent was stopped; para resume runs it again.)" : ""));
+    };
     if (Result<std::vector<std::string>> settled = settle_sandboxed_git(repo, *s); !settled) {
-      return fail(Errc::conflict, "cannot bring the agent's commits onto " + s->branch + ": " +
-                                      settled.error().message +
-                                      "\n(cancel with --force discards what is not on the branch)");
+      return refuse("cannot bring the agent's commits onto " + s->branch + ": " +
+                    settled.error().message +
+                    "\n(cancel with --force discards what is not on the branch)");
     }
     Result<std::vector<std::string>> changes = uncommitted_changes(repo, *s);
     // A worktree git cannot read (moved repository, lost registration) may
     // hold work too: refuse rather than remove what could not be checked.
     if (!changes && !std::filesystem::is_empty(s->worktree_path, ec)) {
-      return fail(Errc::conflict, "cannot check session '" + *name +
-                                      "' for uncommitted changes: " + changes.error().message +
-                                      "\n(cancel with --force discards the worktree as it is)");
+      return refuse("cannot check session '" + *name +
+                    "' for uncommitted changes: " + changes.error().message +
+                    "\n(cancel with --force discards the worktree as it is)");
     }
     if (changes && !changes->empty()) {
       std::string list;
       for (size_t i = 0; i < changes->size() && i < 5; ++i) list += "\n  " + (*changes)[i];
       if (changes->size() > 5)
         list += "\n  ... and " + std::to_string(changes->size() - 5) + " more";
-      return fail(Errc::conflict,
-                  "session '" + *name + "' has uncommitted changes:" + list +
-                      "\nCommit them (para finish), or cancel with --force to discard them.");
+      return refuse("session '" + *name + "' has uncommitted changes:" + list +
+                    "\nCommit them (para finish), or cancel with --force to discard them.");
     }
-    // A sandboxed agent's HEAD is pointed back when the cancel settles its
-    // git; an unsandboxed worktree elsewhere holds commits the archive misses.
-    if (!s->sandbox_enabled && !s->is_container) {
-      if (std::optional<std::string> elsewhere = head_elsewhere(repo, *s)) {
-        return fail(Errc::conflict,
-                    "the worktree of session '" + *name + "' is not on its branch " + s->branch +
-                        " (HEAD is " + *elsewhere +
-                        "); commits made there would not be archived. Switch back (git -C " +
-                        s->worktree_path + " switch " + s->branch +
-                        ") and merge them, or cancel with --force to discard them.");
-      }
+    // A worktree elsewhere holds commits the archive would miss.
+    if (std::optional<std::string> elsewhere = head_elsewhere(repo, *s)) {
+      return refuse("the worktree of session '" + *name + "' is not on its branch " + s->branch +
+                    " (HEAD is " + *elsewhere +
+                    "); commits made there would not be archived. Switch back (git -C " +
+                    s->worktree_path + " switch " + s->branch +
+                    ") and merge them, or cancel with --force to discard them.");
     }
     if (holds_submodule_repos(repo, *s)) {
-      return fail(Errc::conflict,
-                  "the worktree of session '" + *name +
-                      "' holds its initialised submodules' repositories, and commits made in "
-                      "them live only there. Push them (or copy the worktree), then cancel with "
-                      "--force.");
+      return refuse("the worktree of session '" + *name +
+                    "' holds its initialised submodules' repositories, and commits made in "
+                    "them live only there. Push them (or copy the worktree), then cancel with "
+                    "--force.");
     }
   }
   const std::string archived = new_archive_name(repo, *name);

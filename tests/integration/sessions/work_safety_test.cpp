@@ -218,6 +218,7 @@ TEST_SUITE("integration/sessions/work_safety") {
     Completed c = r.para({"cancel", "bye"});
     CHECK(c.exit_code == 1);
     CHECK(c.err.find("uncommitted changes:\n  saved.txt") != std::string::npos);
+    CHECK(c.err.find("Its agent was stopped; para resume runs it again.") != std::string::npos);
     CHECK(read_text(r.worktree("bye") + "/saved.txt") == "last words\n");
   }
 
