@@ -268,10 +268,16 @@ TEST_SUITE("proxy/integration") {
     proxy.start();
     std::optional<Client> c(std::in_place, endpoint);
     REQUIRE(status_of(connect_through(*c, "origin.test:" + std::to_string(origin.port()))) == 200);
-    const std::string upload(300000, 'u');  // past splice_after: the tunnel moves to splice(2)
-    REQUIRE(c->send(upload));
-    REQUIRE(wait_until([&] { return origin.received() == upload.size(); }, 10s));
-    CHECK(proxy.server().stats().spliced == 1);
+    // Past splice_after the tunnel moves to splice(2) at the next read that
+    // was passed on whole: chunks sent once the last one has arrived.
+    const std::string chunk(64 * 1024, 'u');
+    size_t sent = 0;
+    for (int i = 0; i < 40 && proxy.server().stats().spliced == 0; ++i) {
+      REQUIRE(c->send(chunk));
+      sent += chunk.size();
+      REQUIRE(wait_until([&] { return origin.received() == sent; }, 10s));
+    }
+    REQUIRE(proxy.server().stats().spliced == 1);
     const linger abort{1, 0};
     ::setsockopt(c->fd(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
     c.reset();  // closed with a reset
@@ -288,10 +294,25 @@ TEST_SUITE("proxy/integration") {
     proxy.start();
     Client c(endpoint);
     REQUIRE(status_of(connect_through(c, "origin.test:" + std::to_string(origin.port()))) == 200);
-    std::string got;
-    CHECK(read_until_end(c, got) == ECONNRESET);
-    CHECK(got.find("part") != std::string::npos);
+    // Read before the cut: a reset discards what the client has not read.
+    CHECK(c.read_until("part").ends_with("part"));
+    std::string rest;
+    CHECK(read_until_end(c, rest) == ECONNRESET);  // after the idle timeout
     CHECK(origin.wait_end(10s) == ECONNRESET);
+
+    InProcessProxy stopping;  // no stop grace: tunnels are cut at once
+    HoldingOrigin second("HTTP/1.1 200 OK\r\n\r\npart");
+    const std::string stop_endpoint =
+        stopping.listen_tcp({.allowed = {"origin.test:" + std::to_string(second.port()) + "/plain"},
+                             .include_essential = false,
+                             .pins = {pin("origin.test")}});
+    stopping.start();
+    Client s(stop_endpoint);
+    REQUIRE(status_of(connect_through(s, "origin.test:" + std::to_string(second.port()))) == 200);
+    CHECK(s.read_until("part").ends_with("part"));
+    stopping.server().stop();
+    CHECK(read_until_end(s, rest) == ECONNRESET);
+    CHECK(second.wait_end(10s) == ECONNRESET);
   }
 
   TEST_CASE("curl reaches an allowed HTTPS server with -x, --proxy and HTTPS_PROXY") {
