@@ -165,10 +165,16 @@ Result<SyncNotes> sync_session_ref(const Policy& p) {
   SyncNotes notes;
   if (!p.git) return notes;
   const SessionGit& g = *p.git;
+  const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
+  const std::string private_ref = g.private_refs + "/" + leaf;
+  // The branch's value in the sandbox is read before the import: git writes
+  // a commit's objects before it moves the ref, so the import then holds
+  // them. Read after, it could name a commit another run of the session
+  // (the agent beside a para shell) made after the import's listing.
+  Result<std::string> inside = read_untrusted_file(private_ref, 4096);
   Result<std::optional<std::string>> imported = import_sandbox_objects(p);
   if (!imported) return fail(imported.error());
   if (*imported) notes.push_back(**imported);
-  const std::string leaf = g.ref_name.substr(g.ref_name.rfind('/') + 1);
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(g.private_refs, ec)) {
     const std::string rel = entry.path().string().substr(g.private_refs.size() + 1);
@@ -181,18 +187,22 @@ Result<SyncNotes> sync_session_ref(const Policy& p) {
   Result<std::string> base = read_file(base_file(g), 4096);
   if (!base) return fail(Errc::io, "the sandbox's starting point " + base_file(g) + " is gone");
   const std::string before = trimmed(*base);
-  const std::string private_ref = g.private_refs + "/" + leaf;
   // A value the repository refuses is reported once: the sandbox's copy
   // goes back to the branch's value, so the next run starts from it and
   // finish commits the worktree's files instead of failing on it again.
+  // Only if it still holds that value: a run of the session still going
+  // may have moved it since, and its work is judged at its own settle.
   auto refuse = [&](const std::string& why) -> Result<SyncNotes> {
-    if (auto r = write_file_atomic(private_ref, before + "\n", 0644, Sync::replace_only); !r) {
-      return fail(r.error());
+    Result<std::string> now = read_untrusted_file(private_ref, 4096);
+    const bool unchanged = inside ? now && trimmed(*now) == trimmed(*inside) : !now;
+    if (unchanged) {
+      if (auto r = write_file_atomic(private_ref, before + "\n", 0644, Sync::replace_only); !r) {
+        return fail(r.error());
+      }
     }
     notes.push_back(why + "; the branch keeps its value");
     return notes;
   };
-  Result<std::string> inside = read_untrusted_file(private_ref, 4096);
   if (!inside) return refuse("the sandbox removed its session branch " + g.ref_name);
   const std::string value = trimmed(*inside);
   if (!is_object_name(value)) {

@@ -147,14 +147,12 @@ TEST_SUITE("sandbox/shell") {
     REQUIRE(session_log(r, "both").find("AGENT-1") != std::string::npos);
     Completed c = r.para({"shell", "both", "--", "sh", "-c",
                           "git log -1 --format=%s; echo s > s.txt && git add s.txt && "
-                          "git commit -qm shell-1"});
+                          "git commit -qm shell-1 && touch shell-was-here"});
+    // The agent went on at that touch, while the shell was still settling:
+    // the shell's settle must neither take nor undo the agent's newer commit.
     CAPTURE(c.err);
     CHECK(c.exit_code == 0);
     CHECK(c.out == "agent-1\n");  // the agent's commit, not yet copied to the repository
-    // The agent goes on once the shell has ended, its commit settled: had the
-    // agent's end been settled first, shell-1 would not yet be in the
-    // repository (the next settle, at finish, would bring both).
-    write_text(r.worktree("both") + "/shell-was-here", "");
     REQUIRE(wait_until([&] { return agent_done(r, "both"); }, std::chrono::seconds(30)));
     CHECK(session_log(r, "both").find("AGENT-2") != std::string::npos);
     CHECK(r.repo().git_out({"log", "--format=%s", "para/both"}) ==
